@@ -1,0 +1,66 @@
+//! `routeguide chat`: notes from stdin (`LAT,LON message`), replies to stdout.
+
+use anyhow::Context;
+use clap::Args;
+use routeguide::client::ClientError;
+use routeguide::pb;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::{ClientArgs, parse_point};
+
+/// Arguments of `chat`.
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Streams stdin's notes to the server and prints every note it replays, until both end.
+pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
+    let mut client = args.client.connect().await?;
+    let printer = args.client.printer();
+    let (notes, outgoing) = mpsc::channel(16);
+    let reader = tokio::spawn(read_notes(notes));
+    let mut replies = client.route_chat(ReceiverStream::new(outgoing)).await?;
+    loop {
+        match replies.message().await {
+            Ok(Some(note)) => printer.note(&note)?,
+            Ok(None) => break,
+            Err(status) => {
+                reader.abort();
+                return Err(ClientError::Rpc {
+                    rpc: "RouteChat",
+                    status,
+                }
+                .into());
+            }
+        }
+    }
+    reader.await.context("stdin reader failed")?
+}
+
+/// Reads `LAT,LON message` lines from stdin until EOF or the first bad line.
+async fn read_notes(notes: mpsc::Sender<pb::RouteNote>) -> anyhow::Result<()> {
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut number = 0;
+    while let Some(line) = lines.next_line().await.context("stdin: cannot read")? {
+        number += 1;
+        let text = line.trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let (point, message) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+        let point = parse_point(point).map_err(|e| anyhow::anyhow!("stdin:{number}: {e}"))?;
+        let note = pb::RouteNote {
+            location: Some(point.into()),
+            message: message.trim_start().to_owned(),
+        };
+        if notes.send(note).await.is_err() {
+            // The call ended; its status is reported by the reply loop.
+            break;
+        }
+    }
+    Ok(())
+}

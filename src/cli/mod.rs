@@ -1,0 +1,106 @@
+//! The `routeguide` command line: flags, subcommand dispatch and exit codes.
+
+mod chat;
+mod coords;
+mod demo;
+mod get;
+mod list;
+mod output;
+mod record;
+mod serve;
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use routeguide::client::{ClientError, RouteGuideClient};
+
+pub use coords::{parse_duration, parse_point};
+use output::Printer;
+
+/// Exit code when the server cannot be reached or is unavailable.
+pub const EXIT_UNAVAILABLE: u8 = 3;
+/// Exit code when the server answered with an error status.
+pub const EXIT_RPC_ERROR: u8 = 4;
+/// Exit code for every other failure (unreadable files, broken databases, ...).
+pub const EXIT_FAILURE: u8 = 1;
+
+/// RouteGuide gRPC server and client.
+#[derive(Debug, Parser)]
+#[command(name = "routeguide", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(serve::ServeArgs),
+    /// GetFeature: print the feature at LAT,LON.
+    Get(get::GetArgs),
+    /// ListFeatures: print every feature in the rectangle LO..HI.
+    List(list::ListArgs),
+    /// RecordRoute: send a route and print its summary.
+    Record(record::RecordArgs),
+    /// RouteChat: send notes read from stdin ("LAT,LON message"), print replies.
+    Chat(chat::ChatArgs),
+    /// Walk through the gRPC tutorial's client calls against a server.
+    Demo(demo::DemoArgs),
+}
+
+/// Options every client subcommand takes.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Server address, `host:port` or `http://host:port`.
+    #[arg(long, env = "ROUTEGUIDE_ADDR", default_value = "http://127.0.0.1:50051")]
+    pub addr: String,
+    /// Deadline of each call (and of connecting), e.g. `10s`, `500ms`, `2.5`.
+    #[arg(long, env = "ROUTEGUIDE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Print one proto3 JSON object per line instead of sentences.
+    #[arg(long, env = "ROUTEGUIDE_JSON")]
+    pub json: bool,
+}
+
+impl ClientArgs {
+    /// Returns a connected client whose calls carry the `--timeout` deadline.
+    pub async fn connect(&self) -> Result<RouteGuideClient, ClientError> {
+        RouteGuideClient::connect(&self.addr, Some(self.timeout)).await
+    }
+
+    /// Returns the printer for `--json`.
+    pub fn printer(&self) -> Printer {
+        Printer { json: self.json }
+    }
+}
+
+/// Runs the chosen subcommand.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Get(args) => get::run(args).await,
+        Command::List(args) => list::run(args).await,
+        Command::Record(args) => record::run(args).await,
+        Command::Chat(args) => chat::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+    }
+}
+
+/// Returns the exit code for a failure (clap itself exits with 2 for bad flags): unreachable server, error status, or anything else.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    let client_error = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<ClientError>());
+    let status = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<tonic::Status>())
+        .or_else(|| client_error.and_then(ClientError::status));
+    match (client_error, status) {
+        (Some(ClientError::Connect { .. }), _) => EXIT_UNAVAILABLE,
+        (_, Some(status)) if status.code() == tonic::Code::Unavailable => EXIT_UNAVAILABLE,
+        (_, Some(_)) => EXIT_RPC_ERROR,
+        _ => EXIT_FAILURE,
+    }
+}

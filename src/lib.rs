@@ -1,0 +1,26 @@
+//! routeguide: a production RouteGuide gRPC server and client.
+//!
+//! The request path runs from the wire types in [`pb`], through [`service`] (validation,
+//! status codes, streaming), to the domain: [`geo`] for coordinates and distances,
+//! [`index`] for the feature database, [`route`] for route summaries and [`notes`] for
+//! RouteChat storage. [`db`] loads databases, [`server`] assembles and runs the server,
+//! [`client`] is the typed client used by the CLI, and [`config`] holds the knobs.
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod geo;
+pub mod index;
+pub mod memory;
+pub mod notes;
+pub mod route;
+pub mod server;
+pub mod service;
+pub mod shutdown;
+
+/// Messages and service stubs generated from `proto/route_guide.proto`.
+#[allow(missing_docs)]
+pub mod pb {
+    tonic::include_proto!("routeguide");
+}

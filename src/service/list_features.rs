@@ -1,0 +1,56 @@
+//! ListFeatures: a lazy stream of the features inside a rectangle.
+//!
+//! The stream computes each feature only when tonic asks for the next message, so a slow
+//! reader holds nothing but the query position, HTTP/2 flow control is the backpressure,
+//! and a dropped stream simply stops.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures::Stream;
+use tonic::{Request, Response, Status};
+
+use super::bounded_stream::BoundedStream;
+use super::convert::{feature_to_pb, rect_from_pb};
+use super::{ResponseStream, RouteGuideService, deadline_of, log_call};
+use crate::index::{FeatureIndex, RectQuery};
+use crate::pb;
+
+/// Starts one ListFeatures call after validating the rectangle.
+pub(super) fn handle(
+    service: &RouteGuideService,
+    request: Request<pb::Rectangle>,
+) -> Result<Response<ResponseStream<pb::Feature>>, Status> {
+    let started = Instant::now();
+    let rect = rect_from_pb(request.get_ref()).inspect_err(|status| {
+        log_call("ListFeatures", started, 0, Some(status));
+    })?;
+    let features = FeatureStream {
+        query: RectQuery::new(&service.index, rect),
+        index: Arc::clone(&service.index),
+    };
+    let stream = BoundedStream::new(
+        features,
+        deadline_of(&request),
+        service.drain.clone(),
+        move |sent, error| log_call("ListFeatures", started, sent, error),
+    );
+    Ok(Response::new(Box::pin(stream)))
+}
+
+/// Yields the features of one rectangle query, always ready.
+struct FeatureStream {
+    index: Arc<FeatureIndex>,
+    query: RectQuery,
+}
+
+impl Stream for FeatureStream {
+    type Item = Result<pb::Feature, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        Poll::Ready(this.query.next_in(&this.index).map(|f| Ok(feature_to_pb(f))))
+    }
+}

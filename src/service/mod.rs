@@ -1,0 +1,123 @@
+//! The RouteGuide gRPC service: wire messages in, domain calls, statuses out.
+//!
+//! This is the only place that maps domain errors to `tonic::Status`; each RPC lives in
+//! its own file.
+
+mod bounded_stream;
+mod convert;
+mod deadline;
+mod get_feature;
+mod list_features;
+mod record_route;
+mod route_chat;
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status, Streaming};
+
+pub use deadline::{Deadline, DeadlineLayer, parse_grpc_timeout};
+
+use crate::index::FeatureIndex;
+use crate::notes::NoteStore;
+use crate::pb;
+
+/// What a request may carry, beyond what the proto itself limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// The longest accepted `RouteNote.message`, in bytes.
+    pub max_note_bytes: usize,
+    /// How many replies a RouteChat stream may have queued before it waits for the client.
+    pub chat_reply_buffer: usize,
+}
+
+/// The `routeguide.RouteGuide` implementation; cheap to clone, all state is shared.
+#[derive(Clone)]
+pub struct RouteGuideService {
+    index: Arc<FeatureIndex>,
+    notes: Arc<dyn NoteStore>,
+    limits: RequestLimits,
+    /// Cancelled when the shutdown grace period ends; open streams then end with `UNAVAILABLE`.
+    drain: CancellationToken,
+}
+
+impl RouteGuideService {
+    /// Returns a service over `index` and `notes`; streams end when `drain` is cancelled.
+    pub fn new(
+        index: Arc<FeatureIndex>,
+        notes: Arc<dyn NoteStore>,
+        limits: RequestLimits,
+        drain: CancellationToken,
+    ) -> Self {
+        Self {
+            index,
+            notes,
+            limits,
+            drain,
+        }
+    }
+}
+
+/// A boxed response stream, as the generated trait wants it.
+type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// Returns the deadline the client set on `request`, if any.
+fn deadline_of<T>(request: &Request<T>) -> Option<Deadline> {
+    request.extensions().get::<Deadline>().copied()
+}
+
+#[tonic::async_trait]
+impl pb::route_guide_server::RouteGuide for RouteGuideService {
+    async fn get_feature(
+        &self,
+        request: Request<pb::Point>,
+    ) -> Result<Response<pb::Feature>, Status> {
+        get_feature::handle(self, request)
+    }
+
+    type ListFeaturesStream = ResponseStream<pb::Feature>;
+
+    async fn list_features(
+        &self,
+        request: Request<pb::Rectangle>,
+    ) -> Result<Response<Self::ListFeaturesStream>, Status> {
+        list_features::handle(self, request)
+    }
+
+    async fn record_route(
+        &self,
+        request: Request<Streaming<pb::Point>>,
+    ) -> Result<Response<pb::RouteSummary>, Status> {
+        record_route::handle(self, request).await
+    }
+
+    type RouteChatStream = ResponseStream<pb::RouteNote>;
+
+    async fn route_chat(
+        &self,
+        request: Request<Streaming<pb::RouteNote>>,
+    ) -> Result<Response<Self::RouteChatStream>, Status> {
+        route_chat::handle(self, request)
+    }
+}
+
+/// Logs the end of one call: at debug when it succeeded or the client left, at warn otherwise.
+fn log_call(rpc: &'static str, started: std::time::Instant, items: u64, error: Option<&Status>) {
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match error {
+        None => tracing::debug!(rpc, items, elapsed_ms, "call ok"),
+        Some(status) if status.code() == tonic::Code::Cancelled => {
+            tracing::debug!(rpc, items, elapsed_ms, "call cancelled by client")
+        }
+        Some(status) => tracing::warn!(
+            rpc,
+            items,
+            elapsed_ms,
+            code = ?status.code(),
+            message = status.message(),
+            "call failed"
+        ),
+    }
+}

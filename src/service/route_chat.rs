@@ -1,0 +1,116 @@
+//! RouteChat: each note first replays the earlier notes at its location, then is stored.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::bounded_stream::BoundedStream;
+use super::convert::point_from_pb;
+use super::{ResponseStream, RouteGuideService, deadline_of, log_call};
+use crate::notes::{Note, NoteStore};
+use crate::pb;
+
+/// Starts one RouteChat call: a task reads notes and queues replies on a bounded channel.
+pub(super) fn handle(
+    service: &RouteGuideService,
+    request: Request<Streaming<pb::RouteNote>>,
+) -> Result<Response<ResponseStream<pb::RouteNote>>, Status> {
+    let started = Instant::now();
+    let deadline = deadline_of(&request);
+    let (replies, receiver) = mpsc::channel(service.limits.chat_reply_buffer.max(1));
+    tokio::spawn(exchange_notes(
+        request.into_inner(),
+        Arc::clone(&service.notes),
+        service.limits.max_note_bytes,
+        replies,
+    ));
+    let stream = BoundedStream::new(
+        ReceiverStream::new(receiver),
+        deadline,
+        service.drain.clone(),
+        move |sent, error| log_call("RouteChat", started, sent, error),
+    );
+    Ok(Response::new(Box::pin(stream)))
+}
+
+type Reply = Result<pb::RouteNote, Status>;
+
+/// Reads notes until the client half-closes, sends something invalid, or stops listening.
+///
+/// The reply stream ends (status OK) when this returns and drops `replies`.
+async fn exchange_notes(
+    mut notes: Streaming<pb::RouteNote>,
+    store: Arc<dyn NoteStore>,
+    max_note_bytes: usize,
+    replies: mpsc::Sender<Reply>,
+) {
+    let mut received = 0u64;
+    loop {
+        let next = tokio::select! {
+            next = notes.message() => next,
+            // The reply stream was dropped: the client left, the deadline passed or the
+            // server drained. Stop reading.
+            () = replies.closed() => return,
+        };
+        let note = match next {
+            Ok(Some(note)) => note,
+            Ok(None) => return,
+            // The client reset the stream or sent an undecodable frame; it is already gone
+            // or will get this status.
+            Err(status) => {
+                let _ = replies.send(Err(status)).await;
+                return;
+            }
+        };
+        let note = match note_from_pb(note, received, max_note_bytes) {
+            Ok(note) => note,
+            Err(status) => {
+                let _ = replies.send(Err(status)).await;
+                return;
+            }
+        };
+        received += 1;
+        let location = pb::Point::from(note.location);
+        match store.exchange(note).await {
+            Ok(earlier) => {
+                for earlier in earlier {
+                    let reply = pb::RouteNote {
+                        location: Some(location),
+                        message: earlier.message.to_string(),
+                    };
+                    if replies.send(Ok(reply)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "note store failed");
+                let _ = replies.send(Err(Status::unavailable("note store unavailable"))).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Returns the domain note, or `INVALID_ARGUMENT` naming the note's index and field.
+fn note_from_pb(note: pb::RouteNote, index: u64, max_note_bytes: usize) -> Result<Note, Status> {
+    let location = match &note.location {
+        None => {
+            return Err(Status::invalid_argument(format!("note {index}: location is missing")));
+        }
+        Some(point) => point_from_pb(point, &format!("note {index}: location."))?,
+    };
+    if note.message.len() > max_note_bytes {
+        return Err(Status::invalid_argument(format!(
+            "note {index}: message is {} bytes, the limit is {max_note_bytes}",
+            note.message.len()
+        )));
+    }
+    Ok(Note {
+        location,
+        message: note.message.into(),
+    })
+}
