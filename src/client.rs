@@ -43,6 +43,21 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// Returns the error for `rpc` failing with `status`.
+    ///
+    /// tonic's client enforces the deadline itself and reports `CANCELLED "Timeout expired"`
+    /// when its timer beats the server's answer; that is reported as `DEADLINE_EXCEEDED`, as
+    /// every other gRPC client does.
+    pub fn rpc(rpc: &'static str, status: tonic::Status) -> Self {
+        let status =
+            if status.code() == tonic::Code::Cancelled && status.message() == "Timeout expired" {
+                tonic::Status::deadline_exceeded("deadline exceeded (client timeout)")
+            } else {
+                status
+            };
+        ClientError::Rpc { rpc, status }
+    }
+
     /// Returns the gRPC status if the failure was a call's status.
     pub fn status(&self) -> Option<&tonic::Status> {
         match self {
@@ -96,7 +111,9 @@ impl RouteGuideClient {
     /// Returns a client over an existing channel.
     pub fn from_channel(channel: Channel, timeout: Option<Duration>) -> Self {
         Self {
-            inner: GeneratedClient::new(channel),
+            // Servers may compress responses (grpc-python with gzip does); requests stay plain.
+            inner: GeneratedClient::new(channel)
+                .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
             timeout,
         }
     }
@@ -123,10 +140,7 @@ impl RouteGuideClient {
         let response = self.inner.get_feature(request).await;
         response
             .map(tonic::Response::into_inner)
-            .map_err(|status| ClientError::Rpc {
-                rpc: "GetFeature",
-                status,
-            })
+            .map_err(|status| ClientError::rpc("GetFeature", status))
     }
 
     /// Returns the stream of features inside `rect`.
@@ -144,10 +158,7 @@ impl RouteGuideClient {
         let response = self.inner.list_features(request).await;
         response
             .map(tonic::Response::into_inner)
-            .map_err(|status| ClientError::Rpc {
-                rpc: "ListFeatures",
-                status,
-            })
+            .map_err(|status| ClientError::rpc("ListFeatures", status))
     }
 
     /// Sends `points` as one route and returns the server's summary.
@@ -162,10 +173,7 @@ impl RouteGuideClient {
         let response = self.inner.record_route(request).await;
         response
             .map(tonic::Response::into_inner)
-            .map_err(|status| ClientError::Rpc {
-                rpc: "RecordRoute",
-                status,
-            })
+            .map_err(|status| ClientError::rpc("RecordRoute", status))
     }
 
     /// Sends `notes` and returns the stream of notes the server replays.
@@ -180,10 +188,7 @@ impl RouteGuideClient {
         let response = self.inner.route_chat(request).await;
         response
             .map(tonic::Response::into_inner)
-            .map_err(|status| ClientError::Rpc {
-                rpc: "RouteChat",
-                status,
-            })
+            .map_err(|status| ClientError::rpc("RouteChat", status))
     }
 }
 

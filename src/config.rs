@@ -84,7 +84,10 @@ impl ServerConfig {
             ("--max-note-bytes", self.requests.max_note_bytes),
             ("--notes-per-location", self.retention.max_per_location),
             ("--notes-total", self.retention.max_total),
-            ("--max-concurrent-streams", self.max_concurrent_streams as usize),
+            (
+                "--max-concurrent-streams",
+                self.max_concurrent_streams as usize,
+            ),
             ("--max-message-bytes", self.max_message_bytes),
         ];
         match positive.iter().find(|(_, value)| *value == 0) {
@@ -103,6 +106,11 @@ mod tests {
         assert_eq!(ServerConfig::default().validate(), Ok(()));
         let mut config = ServerConfig::default();
         config.retention.max_total = 0;
-        assert_eq!(config.validate(), Err(ConfigError::Zero { setting: "--notes-total" }));
+        assert_eq!(
+            config.validate(),
+            Err(ConfigError::Zero {
+                setting: "--notes-total"
+            })
+        );
     }
 }

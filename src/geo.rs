@@ -158,8 +158,8 @@ pub fn haversine_metres(from: GeoPoint, to: GeoPoint) -> f64 {
     let lat2 = to.latitude_degrees().to_radians();
     let delta_lat = lat2 - lat1;
     let delta_lon = (to.longitude_degrees() - from.longitude_degrees()).to_radians();
-    let a = (delta_lat / 2.0).sin().powi(2)
-        + lat1.cos() * lat2.cos() * (delta_lon / 2.0).sin().powi(2);
+    let a =
+        (delta_lat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (delta_lon / 2.0).sin().powi(2);
     let c = 2.0 * a.sqrt().atan2((1.0 - a).sqrt());
     EARTH_RADIUS_METRES * c
 }
@@ -175,12 +175,20 @@ mod tests {
     #[test]
     fn validates_inclusive_ranges() {
         let check = |lat, lon, expected: Result<(), CoordinateError>| {
-            assert_eq!(GeoPoint::new(lat, lon).map(|_| ()), expected, "({lat},{lon})");
+            assert_eq!(
+                GeoPoint::new(lat, lon).map(|_| ()),
+                expected,
+                "({lat},{lon})"
+            );
         };
         check(900_000_000, 1_800_000_000, Ok(()));
         check(-900_000_000, -1_800_000_000, Ok(()));
         check(900_000_001, 0, Err(CoordinateError::Latitude(900_000_001)));
-        check(0, -1_800_000_001, Err(CoordinateError::Longitude(-1_800_000_001)));
+        check(
+            0,
+            -1_800_000_001,
+            Err(CoordinateError::Longitude(-1_800_000_001)),
+        );
         check(i32::MIN, i32::MIN, Err(CoordinateError::Latitude(i32::MIN)));
     }
 
@@ -198,7 +206,13 @@ mod tests {
         let rect = GeoRect::from_corners(point(10, -5), point(-10, 5));
         assert_eq!(rect.min(), point(-10, -5));
         assert_eq!(rect.max(), point(10, 5));
-        for inside in [point(10, 5), point(-10, -5), point(10, 0), point(0, -5), point(0, 0)] {
+        for inside in [
+            point(10, 5),
+            point(-10, -5),
+            point(10, 0),
+            point(0, -5),
+            point(0, 0),
+        ] {
             assert!(rect.contains(inside), "{inside:?}");
         }
         for outside in [point(11, 0), point(0, 6), point(-11, -6)] {
@@ -211,7 +225,10 @@ mod tests {
         assert_eq!(haversine_metres(point(0, 0), point(0, 0)), 0.0);
         // One degree of latitude is R * pi / 180 metres.
         let one_degree = haversine_metres(point(0, 0), point(10_000_000, 0));
-        assert!((one_degree - 111_194.926_644_558_7).abs() < 1e-6, "{one_degree}");
+        assert!(
+            (one_degree - 111_194.926_644_558_7).abs() < 1e-6,
+            "{one_degree}"
+        );
         // Antipodes are half the circumference apart.
         let half = haversine_metres(point(0, 0), point(0, 1_800_000_000));
         assert!((half - EARTH_RADIUS_METRES * std::f64::consts::PI).abs() < 1e-3);

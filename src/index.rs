@@ -71,7 +71,11 @@ impl NameArena {
 
     fn get(&self, id: u32) -> &str {
         let id = id as usize;
-        let start = if id == 0 { 0 } else { self.ends[id - 1] as usize };
+        let start = if id == 0 {
+            0
+        } else {
+            self.ends[id - 1] as usize
+        };
         let end = self.ends[id] as usize;
         // Every boundary was recorded after pushing a whole `&str`, so both are char boundaries.
         self.bytes.get(start..end).unwrap_or("")
@@ -335,9 +339,16 @@ mod tests {
                 // Duplicate locations exercise "first in file order".
                 features[rng.random_range(0..i)].0
             } else {
-                point(rng.random_range(-span..=span), rng.random_range(-span..=span))
+                point(
+                    rng.random_range(-span..=span),
+                    rng.random_range(-span..=span),
+                )
             };
-            let name = if rng.random_bool(0.1) { String::new() } else { format!("f{i}") };
+            let name = if rng.random_bool(0.1) {
+                String::new()
+            } else {
+                format!("f{i}")
+            };
             features.push((p, name));
         }
         features
@@ -347,7 +358,10 @@ mod tests {
     fn empty_index_finds_nothing() {
         let index = build(&[]);
         assert!(index.first_at(point(0, 0)).is_none());
-        let rect = GeoRect::from_corners(point(-900_000_000, -1_800_000_000), point(900_000_000, 1_800_000_000));
+        let rect = GeoRect::from_corners(
+            point(-900_000_000, -1_800_000_000),
+            point(900_000_000, 1_800_000_000),
+        );
         assert_eq!(index.within(rect).count(), 0);
     }
 
@@ -376,7 +390,10 @@ mod tests {
                     if !features.is_empty() && rng.random_bool(0.5) {
                         features[rng.random_range(0..features.len())].0
                     } else {
-                        point(rng.random_range(-span..=span), rng.random_range(-span..=span))
+                        point(
+                            rng.random_range(-span..=span),
+                            rng.random_range(-span..=span),
+                        )
                     }
                 };
                 let (a, b) = (pick(&mut rng), pick(&mut rng));
@@ -384,11 +401,21 @@ mod tests {
                 // equal coordinates make degenerate rectangles.
                 let b = if rng.random_bool(0.1) { a } else { b };
                 let rect = GeoRect::from_corners(a, b);
-                let mut got: Vec<_> = index.within(rect).map(|f| (f.location, f.name.to_owned())).collect();
+                let mut got: Vec<_> = index
+                    .within(rect)
+                    .map(|f| (f.location, f.name.to_owned()))
+                    .collect();
                 got.sort();
-                assert_eq!(got, linear_within(&features, rect), "round {round} rect {rect:?}");
+                assert_eq!(
+                    got,
+                    linear_within(&features, rect),
+                    "round {round} rect {rect:?}"
+                );
 
-                let expected_first = features.iter().find(|(p, _)| *p == a).map(|(_, n)| n.as_str());
+                let expected_first = features
+                    .iter()
+                    .find(|(p, _)| *p == a)
+                    .map(|(_, n)| n.as_str());
                 assert_eq!(index.first_at(a).map(|f| f.name), expected_first);
             }
         }
@@ -396,7 +423,9 @@ mod tests {
 
     #[test]
     fn bands_never_split_a_latitude() {
-        let features: Vec<_> = (0..1000).map(|i| (point(i / 100, i), format!("{i}"))).collect();
+        let features: Vec<_> = (0..1000)
+            .map(|i| (point(i / 100, i), format!("{i}")))
+            .collect();
         let index = build(&features);
         for band in 0..index.band_offsets.len() - 1 {
             let entries = index.band_entries(band);

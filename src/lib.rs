@@ -11,6 +11,7 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod geo;
+pub mod health;
 pub mod index;
 pub mod memory;
 pub mod notes;

@@ -39,7 +39,10 @@ mod tests {
         let status = "Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n";
         assert_eq!(
             parse_status(status),
-            Some(MemoryUsage { resident_bytes: 1024 * 1024, peak_resident_bytes: 2048 * 1024 })
+            Some(MemoryUsage {
+                resident_bytes: 1024 * 1024,
+                peak_resident_bytes: 2048 * 1024
+            })
         );
         assert_eq!(parse_status("Name:\tx\n"), None);
         assert!(current().is_some());

@@ -8,7 +8,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
-use tonic_health::ServingStatus;
+use tonic_health::pb::health_check_response::ServingStatus;
+
+use crate::health::health_reporter;
 
 use crate::config::ServerConfig;
 use crate::index::FeatureIndex;
@@ -64,10 +66,10 @@ pub async fn serve(
     let drain = CancellationToken::new();
     let stopping = CancellationToken::new();
 
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<pb::route_guide_server::RouteGuideServer<RouteGuideService>>()
-        .await;
+    let (health_reporter, health_service) = health_reporter(drain.clone());
+    for service in ["", SERVICE_NAME] {
+        health_reporter.set(service, ServingStatus::Serving);
+    }
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -96,10 +98,9 @@ pub async fn serve(
         async move {
             shutdown.await;
             tracing::info!(grace_seconds = config.grace.as_secs_f64(), "shutting down");
-            reporter.set_service_status("", ServingStatus::NotServing).await;
-            reporter
-                .set_not_serving::<pb::route_guide_server::RouteGuideServer<RouteGuideService>>()
-                .await;
+            for service in ["", SERVICE_NAME] {
+                reporter.set(service, ServingStatus::NotServing);
+            }
             stopping.cancel();
         }
     };

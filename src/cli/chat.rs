@@ -4,7 +4,8 @@ use anyhow::Context;
 use clap::Args;
 use routeguide::client::ClientError;
 use routeguide::pb;
-use tokio::io::AsyncBufReadExt;
+use std::io::BufRead;
+
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -22,31 +23,30 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     let mut client = args.client.connect().await?;
     let printer = args.client.printer();
     let (notes, outgoing) = mpsc::channel(16);
-    let reader = tokio::spawn(read_notes(notes));
+    // Blocking stdin reads cannot be cancelled, so they run on a plain thread that the
+    // process may exit without joining (a deadline must not wait for the user's next line).
+    let reader = std::thread::spawn(move || read_notes(notes));
     let mut replies = client.route_chat(ReceiverStream::new(outgoing)).await?;
     loop {
         match replies.message().await {
             Ok(Some(note)) => printer.note(&note)?,
             Ok(None) => break,
             Err(status) => {
-                reader.abort();
-                return Err(ClientError::Rpc {
-                    rpc: "RouteChat",
-                    status,
-                }
-                .into());
+                return Err(ClientError::rpc("RouteChat", status).into());
             }
         }
     }
-    reader.await.context("stdin reader failed")?
+    match reader.join() {
+        Ok(result) => result,
+        Err(_) => anyhow::bail!("stdin reader panicked"),
+    }
 }
 
 /// Reads `LAT,LON message` lines from stdin until EOF or the first bad line.
-async fn read_notes(notes: mpsc::Sender<pb::RouteNote>) -> anyhow::Result<()> {
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    let mut number = 0;
-    while let Some(line) = lines.next_line().await.context("stdin: cannot read")? {
-        number += 1;
+fn read_notes(notes: mpsc::Sender<pb::RouteNote>) -> anyhow::Result<()> {
+    for (index, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line.context("stdin: cannot read")?;
+        let number = index + 1;
         let text = line.trim();
         if text.is_empty() || text.starts_with('#') {
             continue;
@@ -57,7 +57,7 @@ async fn read_notes(notes: mpsc::Sender<pb::RouteNote>) -> anyhow::Result<()> {
             location: Some(point.into()),
             message: message.trim_start().to_owned(),
         };
-        if notes.send(note).await.is_err() {
+        if notes.blocking_send(note).is_err() {
             // The call ended; its status is reported by the reply loop.
             break;
         }

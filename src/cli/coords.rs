@@ -29,7 +29,10 @@ pub fn parse_point(text: &str) -> Result<GeoPoint, String> {
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| format!("{field} {value:?} is not a number"))
         };
-        GeoPoint::from_degrees(degrees("latitude", latitude)?, degrees("longitude", longitude)?)
+        GeoPoint::from_degrees(
+            degrees("latitude", latitude)?,
+            degrees("longitude", longitude)?,
+        )
     };
     point.map_err(|e| e.to_string())
 }

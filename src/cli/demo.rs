@@ -53,12 +53,15 @@ async fn get_features(client: &mut RouteGuideClient, printer: Printer) -> anyhow
 
 async fn list_features(client: &mut RouteGuideClient, printer: Printer) -> anyhow::Result<()> {
     printer.heading("ListFeatures")?;
-    let rect = GeoRect::from_corners(e7(400_000_000, -750_000_000)?, e7(420_000_000, -730_000_000)?);
+    let rect = GeoRect::from_corners(
+        e7(400_000_000, -750_000_000)?,
+        e7(420_000_000, -730_000_000)?,
+    );
     let mut features = client.list_features(rect).await?;
     while let Some(feature) = features
         .message()
         .await
-        .map_err(|status| ClientError::Rpc { rpc: "ListFeatures", status })?
+        .map_err(|status| ClientError::rpc("ListFeatures", status))?
     {
         printer.feature(&feature)?;
     }
@@ -86,14 +89,17 @@ async fn route_chat(client: &mut RouteGuideClient, printer: Printer) -> anyhow::
         ("Fifth message", 1, 0),
     ]
     .map(|(message, latitude, longitude)| pb::RouteNote {
-        location: Some(pb::Point { latitude, longitude }),
+        location: Some(pb::Point {
+            latitude,
+            longitude,
+        }),
         message: message.to_owned(),
     });
     let mut replies = client.route_chat(futures::stream::iter(notes)).await?;
     while let Some(note) = replies
         .message()
         .await
-        .map_err(|status| ClientError::Rpc { rpc: "RouteChat", status })?
+        .map_err(|status| ClientError::rpc("RouteChat", status))?
     {
         printer.note(&note)?;
     }

@@ -31,11 +31,7 @@ pub async fn run(args: ListArgs) -> anyhow::Result<()> {
             Ok(Some(feature)) => printer.feature(&feature)?,
             Ok(None) => return Ok(()),
             Err(status) => {
-                return Err(ClientError::Rpc {
-                    rpc: "ListFeatures",
-                    status,
-                }
-                .into());
+                return Err(ClientError::rpc("ListFeatures", status).into());
             }
         }
     }

@@ -54,7 +54,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ClientArgs {
     /// Server address, `host:port` or `http://host:port`.
-    #[arg(long, env = "ROUTEGUIDE_ADDR", default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "ROUTEGUIDE_ADDR",
+        default_value = "http://127.0.0.1:50051"
+    )]
     pub addr: String,
     /// Deadline of each call (and of connecting), e.g. `10s`, `500ms`, `2.5`.
     #[arg(long, env = "ROUTEGUIDE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]

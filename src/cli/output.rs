@@ -51,7 +51,11 @@ impl Printer {
 
     /// Prints a section heading in human mode only, so JSON output stays one object per line.
     pub fn heading(&self, text: &str) -> anyhow::Result<()> {
-        if self.json { Ok(()) } else { self.line(&format!("-------------- {text} --------------")) }
+        if self.json {
+            Ok(())
+        } else {
+            self.line(&format!("-------------- {text} --------------"))
+        }
     }
 
     fn print_json(&self, message: &impl serde::Serialize) -> anyhow::Result<()> {

@@ -38,11 +38,10 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
             let index = load_index(args.db.as_deref())?;
             random_points(&index, count, args.seed)
         }
-        (Some(source), None) if source == "-" => {
-            read_points("stdin", std::io::stdin().lock())?
-        }
+        (Some(source), None) if source == "-" => read_points("stdin", std::io::stdin().lock())?,
         (Some(source), None) => {
-            let file = std::fs::File::open(source).with_context(|| format!("{source}: cannot read"))?;
+            let file =
+                std::fs::File::open(source).with_context(|| format!("{source}: cannot read"))?;
             read_points(source, std::io::BufReader::new(file))?
         }
         (None, None) => anyhow::bail!("give a route file, `-` or --random N"),

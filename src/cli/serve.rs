@@ -72,8 +72,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    routeguide::server::serve(listener, index, notes, &config, routeguide::shutdown::terminate_signal())
-        .await?;
+    routeguide::server::serve(
+        listener,
+        index,
+        notes,
+        &config,
+        routeguide::shutdown::terminate_signal(),
+    )
+    .await?;
     Ok(())
 }
 

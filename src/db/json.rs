@@ -113,12 +113,18 @@ mod tests {
     #[test]
     fn parses_and_rejects_precisely() {
         check("[]", Ok(0));
-        check(r#"[{"location":{"latitude":1,"longitude":2},"name":"x"}]"#, Ok(1));
+        check(
+            r#"[{"location":{"latitude":1,"longitude":2},"name":"x"}]"#,
+            Ok(1),
+        );
         check(r#"[{"name":"defaults to 0,0"}, {}]"#, Ok(2));
         check(r#"[{"location":{"latitude":1}, "extra": true}]"#, Ok(1));
         check("[", Err("EOF while parsing"));
         check("{}", Err("expected a JSON array of features"));
-        check(r#"[{"name": 5}]"#, Err("invalid type: integer `5`, expected a string"));
+        check(
+            r#"[{"name": 5}]"#,
+            Err("invalid type: integer `5`, expected a string"),
+        );
         check(
             r#"[{}, {"location":{"latitude":900000001,"longitude":0}}]"#,
             Err("feature 1: location.latitude 900000001 is out of range"),

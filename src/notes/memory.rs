@@ -48,7 +48,9 @@ impl MemoryNoteStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave `State` inconsistent in a way that
         // matters more than losing the store, so a poisoned lock is used as is.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -121,7 +123,10 @@ mod tests {
         assert!(store.exchange(note(1, "a")).await.unwrap().is_empty());
         assert!(store.exchange(note(2, "x")).await.unwrap().is_empty());
         assert_eq!(messages(store.exchange(note(1, "b")).await.unwrap()), ["a"]);
-        assert_eq!(messages(store.exchange(note(1, "c")).await.unwrap()), ["a", "b"]);
+        assert_eq!(
+            messages(store.exchange(note(1, "c")).await.unwrap()),
+            ["a", "b"]
+        );
     }
 
     #[tokio::test]
@@ -130,7 +135,10 @@ mod tests {
         for m in ["a", "b", "c"] {
             store.exchange(note(1, m)).await.unwrap();
         }
-        assert_eq!(messages(store.exchange(note(1, "d")).await.unwrap()), ["b", "c"]);
+        assert_eq!(
+            messages(store.exchange(note(1, "d")).await.unwrap()),
+            ["b", "c"]
+        );
     }
 
     #[tokio::test]
@@ -146,6 +154,9 @@ mod tests {
             store.exchange(note(0, &i.to_string())).await.unwrap();
         }
         assert!(store.lock().arrival.len() <= 4);
-        assert_eq!(messages(store.exchange(note(0, "z")).await.unwrap()), ["997", "998", "999"]);
+        assert_eq!(
+            messages(store.exchange(note(0, "z")).await.unwrap()),
+            ["997", "998", "999"]
+        );
     }
 }

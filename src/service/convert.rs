@@ -67,7 +67,12 @@ mod tests {
 
     fn check_rect(rect: pb::Rectangle, expected: Result<(i32, i32, i32, i32), &str>) {
         let got = rect_from_pb(&rect).map(|r| {
-            (r.min().latitude(), r.min().longitude(), r.max().latitude(), r.max().longitude())
+            (
+                r.min().latitude(),
+                r.min().longitude(),
+                r.max().latitude(),
+                r.max().longitude(),
+            )
         });
         match expected {
             Ok(bounds) => assert_eq!(got.ok(), Some(bounds)),
@@ -80,20 +85,47 @@ mod tests {
     }
 
     fn p(latitude: i32, longitude: i32) -> Option<pb::Point> {
-        Some(pb::Point { latitude, longitude })
+        Some(pb::Point {
+            latitude,
+            longitude,
+        })
     }
 
     #[test]
     fn rectangles_are_validated_by_field() {
-        check_rect(pb::Rectangle { lo: p(5, 6), hi: p(1, 2) }, Ok((1, 2, 5, 6)));
-        check_rect(pb::Rectangle { lo: None, hi: p(1, 2) }, Err("lo is missing"));
-        check_rect(pb::Rectangle { lo: p(1, 2), hi: None }, Err("hi is missing"));
         check_rect(
-            pb::Rectangle { lo: p(1, 2), hi: p(900_000_001, 0) },
+            pb::Rectangle {
+                lo: p(5, 6),
+                hi: p(1, 2),
+            },
+            Ok((1, 2, 5, 6)),
+        );
+        check_rect(
+            pb::Rectangle {
+                lo: None,
+                hi: p(1, 2),
+            },
+            Err("lo is missing"),
+        );
+        check_rect(
+            pb::Rectangle {
+                lo: p(1, 2),
+                hi: None,
+            },
+            Err("hi is missing"),
+        );
+        check_rect(
+            pb::Rectangle {
+                lo: p(1, 2),
+                hi: p(900_000_001, 0),
+            },
             Err("hi.latitude 900000001 is out of range [-900000000, 900000000]"),
         );
         check_rect(
-            pb::Rectangle { lo: p(0, -1_800_000_001), hi: p(1, 2) },
+            pb::Rectangle {
+                lo: p(0, -1_800_000_001),
+                hi: p(1, 2),
+            },
             Err("lo.longitude -1800000001 is out of range [-1800000000, 1800000000]"),
         );
     }

@@ -51,6 +51,10 @@ impl Stream for FeatureStream {
 
     fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        Poll::Ready(this.query.next_in(&this.index).map(|f| Ok(feature_to_pb(f))))
+        Poll::Ready(
+            this.query
+                .next_in(&this.index)
+                .map(|f| Ok(feature_to_pb(f))),
+        )
     }
 }

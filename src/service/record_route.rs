@@ -35,6 +35,11 @@ pub(super) async fn handle(
             Err(status) => break Err(status),
         }
     };
-    log_call("RecordRoute", started, recorder.point_count(), result.as_ref().err());
+    log_call(
+        "RecordRoute",
+        started,
+        recorder.point_count(),
+        result.as_ref().err(),
+    );
     result.map(|summary| Response::new(summary_to_pb(summary)))
 }

@@ -88,7 +88,9 @@ async fn exchange_notes(
             }
             Err(error) => {
                 tracing::error!(%error, "note store failed");
-                let _ = replies.send(Err(Status::unavailable("note store unavailable"))).await;
+                let _ = replies
+                    .send(Err(Status::unavailable("note store unavailable")))
+                    .await;
                 return;
             }
         }
@@ -99,7 +101,9 @@ async fn exchange_notes(
 fn note_from_pb(note: pb::RouteNote, index: u64, max_note_bytes: usize) -> Result<Note, Status> {
     let location = match &note.location {
         None => {
-            return Err(Status::invalid_argument(format!("note {index}: location is missing")));
+            return Err(Status::invalid_argument(format!(
+                "note {index}: location is missing"
+            )));
         }
         Some(point) => point_from_pb(point, &format!("note {index}: location."))?,
     };

@@ -1,0 +1,401 @@
+"""Python grpcio client -> our server: the tutorial's calls, asyncio chat, health, reflection."""
+
+import asyncio
+import queue
+import random
+import signal
+import threading
+import time
+
+import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
+
+import route_guide_pb2 as pb
+import route_guide_pb2_grpc as pb_grpc
+import rgmodel
+from harness import CheckFailed, case, check, check_eq
+
+CALL_TIMEOUT = 10
+
+
+def point(latitude, longitude):
+    return pb.Point(latitude=latitude, longitude=longitude)
+
+
+def key(p):
+    return (p.latitude, p.longitude)
+
+
+def stub_for(ctx, addr, **kwargs):
+    return pb_grpc.RouteGuideStub(ctx.channel(addr, **kwargs))
+
+
+def check_feature(feature, db, latitude, longitude, description):
+    """Checks a GetFeature answer against the spec: first feature there, else empty name."""
+    check_eq(key(feature.location), (latitude, longitude), f"{description}: location echoes the point")
+    check_eq(feature.name, db.name_at(latitude, longitude), f"{description}: name")
+
+
+def misses(db, count, seed):
+    rng = random.Random(seed)
+    points = []
+    while len(points) < count:
+        candidate = (rng.randint(-900_000_000, 900_000_000), rng.randint(-1_800_000_000, 1_800_000_000))
+        if not db.has_feature(*candidate):
+            points.append(candidate)
+    return points
+
+
+@case("get_feature_hit_and_miss_blocking")
+def get_feature_blocking(ctx):
+    db = ctx.config["canonical"]
+    stub = stub_for(ctx, ctx.our_server().addr)
+    feature = stub.GetFeature(point(*rgmodel.BERKSHIRE), timeout=CALL_TIMEOUT)
+    check_eq(feature.name, rgmodel.BERKSHIRE_NAME, "hit at the tutorial's point has its name")
+    check_feature(feature, db, *rgmodel.BERKSHIRE, "tutorial hit")
+    miss = stub.GetFeature(point(0, 0), timeout=CALL_TIMEOUT)
+    check_eq((miss.name, key(miss.location)), ("", (0, 0)), "miss at (0,0) is an empty name at the point")
+    check(miss.HasField("location"), "miss answer carries a location message")
+    # Every canonical feature (36 unnamed ones included) and the extreme valid corners.
+    for latitude, longitude, _ in db.features:
+        check_feature(stub.GetFeature(point(latitude, longitude), timeout=CALL_TIMEOUT), db,
+                      latitude, longitude, f"feature at ({latitude},{longitude})")
+    for corner in [(900_000_000, 1_800_000_000), (-900_000_000, -1_800_000_000)]:
+        check_feature(stub.GetFeature(point(*corner), timeout=CALL_TIMEOUT), db, *corner,
+                      f"extreme valid point {corner}")
+
+
+@case("get_feature_futures_16_at_once")
+def get_feature_futures(ctx):
+    db = ctx.config["canonical"]
+    stub = stub_for(ctx, ctx.our_server().addr)
+    hits = [(la, lo) for la, lo, _ in random.Random(16).sample(db.features, 8)]
+    points = [p for pair in zip(hits, misses(db, 8, 16)) for p in pair]
+    calls = [stub.GetFeature.future(point(*p), timeout=CALL_TIMEOUT) for p in points]
+    for p, call in zip(points, calls):
+        check_feature(call.result(), db, *p, f"future GetFeature at {p}")
+        check_eq(call.code(), grpc.StatusCode.OK, f"future at {p} ends OK")
+
+
+@case("list_features_tutorial_rectangle")
+def list_features_tutorial(ctx):
+    db = ctx.config["canonical"]
+    stub = stub_for(ctx, ctx.our_server().addr)
+    rect = pb.Rectangle(lo=point(*rgmodel.TUTORIAL_LO), hi=point(*rgmodel.TUTORIAL_HI))
+    got = [(f.location.latitude, f.location.longitude, f.name)
+           for f in stub.ListFeatures(rect, timeout=CALL_TIMEOUT)]
+    check_eq(len(got), 100, "the tutorial rectangle streams all 100 features")
+    check_eq(sorted(got), sorted(db.features), "each canonical feature exactly once, unnamed included")
+    swapped = pb.Rectangle(lo=point(*rgmodel.TUTORIAL_HI), hi=point(*rgmodel.TUTORIAL_LO))
+    again = [(f.location.latitude, f.location.longitude, f.name)
+             for f in stub.ListFeatures(swapped, timeout=CALL_TIMEOUT)]
+    check_eq(sorted(again), sorted(got), "swapped corners give the same features (normalised)")
+    # Inclusive bounds: a rectangle whose corners are two features' exact points.
+    a, b = db.features[3], db.features[40]
+    rect = pb.Rectangle(lo=point(a[0], b[1]), hi=point(b[0], a[1]))
+    edge = sorted((f.location.latitude, f.location.longitude, f.name)
+                  for f in stub.ListFeatures(rect, timeout=CALL_TIMEOUT))
+    check_eq(edge, sorted(db.inside((a[0], b[1]), (b[0], a[1]))),
+             "features on the rectangle's edges are included")
+    check_eq(list(stub.ListFeatures(pb.Rectangle(lo=point(0, 0), hi=point(10, 10)),
+                                    timeout=CALL_TIMEOUT)), [], "an empty rectangle streams nothing")
+
+
+def summary_expectation(db, route):
+    return (len(route), sum(1 for p in route if db.has_feature(*p)), rgmodel.route_distance(route))
+
+
+def tutorial_route(db, seed):
+    rng = random.Random(seed)
+    route = [(la, lo) for la, lo, _ in (rng.choice(db.features) for _ in range(10))]
+    # A repeated point counts each time; a point without a feature does not count.
+    return route + [route[0], route[0], (0, 0), (123_456_789, -98_765_432)]
+
+
+@case("record_route_blocking")
+def record_route_blocking(ctx):
+    db = ctx.config["canonical"]
+    stub = stub_for(ctx, ctx.our_server().addr)
+    route = tutorial_route(db, 1)
+    started = time.monotonic()
+    summary = stub.RecordRoute(iter([point(*p) for p in route]), timeout=CALL_TIMEOUT)
+    wall = time.monotonic() - started
+    check_eq((summary.point_count, summary.feature_count, summary.distance),
+             summary_expectation(db, route), "point_count, feature_count, distance (haversine sum, truncated)")
+    check(0 <= summary.elapsed_time <= wall, "elapsed_time is whole seconds within the call",
+          f"{summary.elapsed_time} for a {wall:.2f}s call")
+    empty = stub.RecordRoute(iter([]), timeout=CALL_TIMEOUT)
+    check_eq((empty.point_count, empty.feature_count, empty.distance), (0, 0, 0), "an empty route")
+    # Back and forth between antipodes: > 2^31 metres, saturates.
+    antipodes = [(0, 0), (0, 1_800_000_000)] * 60
+    far = stub.RecordRoute(iter([point(*p) for p in antipodes]), timeout=CALL_TIMEOUT)
+    check_eq(far.distance, rgmodel.INT32_MAX, "distance saturates at 2147483647")
+
+
+@case("record_route_future")
+def record_route_future(ctx):
+    db = ctx.config["canonical"]
+    stub = stub_for(ctx, ctx.our_server().addr)
+    route = tutorial_route(db, 2)
+
+    def slow_points():
+        for p in route:
+            time.sleep(0.1)
+            yield point(*p)
+
+    started = time.monotonic()
+    future = stub.RecordRoute.future(slow_points(), timeout=CALL_TIMEOUT)
+    summary = future.result()
+    wall = time.monotonic() - started
+    check_eq((summary.point_count, summary.feature_count, summary.distance),
+             summary_expectation(db, route), "future: point_count, feature_count, distance")
+    check(1 <= summary.elapsed_time <= wall, "elapsed_time counts the ~1.4s the route took",
+          f"{summary.elapsed_time} for a {wall:.2f}s call")
+
+
+def tutorial_note(index):
+    message, latitude, longitude = rgmodel.TUTORIAL_NOTES[index]
+    return pb.RouteNote(location=point(latitude, longitude), message=message)
+
+
+@case("route_chat_tutorial_notes")
+def route_chat_tutorial(ctx):
+    stub = stub_for(ctx, ctx.our_server().addr)
+    outgoing = queue.Queue()
+    replies = []  # (number of notes sent when the reply arrived, message, location)
+    sent = [0]
+    arrived = threading.Condition()
+
+    def requests():
+        while (note := outgoing.get()) is not None:
+            sent[0] += 1
+            yield note
+
+    call = stub.RouteChat(requests(), timeout=20)
+
+    def read():
+        for note in call:
+            with arrived:
+                replies.append((sent[0], note.message, key(note.location)))
+                arrived.notify_all()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    for index in range(3):
+        outgoing.put(tutorial_note(index))
+    time.sleep(0.5)
+    check_eq(replies, [], "no reply to the first three notes (nothing earlier at their locations)")
+    for index, expected in [(3, ("First message", (0, 0))), (4, ("Third message", (1, 0)))]:
+        outgoing.put(tutorial_note(index))
+        with arrived:
+            arrived.wait_for(lambda: len(replies) >= index - 2, timeout=5)
+        check(len(replies) >= index - 2, f"a reply arrives after note {index + 1}")
+        check_eq(replies[index - 3][1:], expected, f"reply to note {index + 1}")
+    outgoing.put(None)
+    reader.join(10)
+    check(not reader.is_alive(), "the call ends after the client half-closes")
+    check_eq(call.code(), grpc.StatusCode.OK, "RouteChat ends OK")
+    check_eq([r[1] for r in replies], ["First message", "Third message"],
+             "exactly two replies in all, no echo of the sender's new notes")
+
+
+def aio_note(location, message):
+    return pb.RouteNote(location=point(*location), message=message)
+
+
+@case("route_chat_aio_50_streams_see_each_other", timeout=60)
+def route_chat_aio(ctx):
+    addr = ctx.our_server().addr
+    asyncio.run(_aio_chat(addr, 50))
+
+
+async def _aio_chat(addr, clients):
+    shared = (5_000_000, 5_000_000)
+
+    def own(i):
+        return (100_000_000 + i, 200_000_000)
+
+    channels = [grpc.aio.insecure_channel(addr) for _ in range(5)]
+    stubs = [pb_grpc.RouteGuideStub(c) for c in channels]
+    ready = [0]
+    all_ready = asyncio.Event()
+    results = {}
+
+    async def read(call, description):
+        note = await call.read()
+        check(note is not grpc.aio.EOF, f"{description}: stream still open")
+        return note
+
+    async def client(i):
+        call = stubs[i % len(stubs)].RouteChat(timeout=30)
+        await call.write(aio_note(shared, f"shared {i}"))
+        await call.write(aio_note(own(i), f"mine {i}"))
+        await call.write(aio_note(own(i), f"probe {i}"))
+        await call.write(aio_note(own(i), f"probe2 {i}"))
+        shared_replies = []
+        while (note := await read(call, f"client {i}")).message != f"mine {i}":
+            check_eq(key(note.location), shared, f"client {i}: replays before its own are shared-location notes")
+            shared_replies.append(note.message)
+        replayed = [(await read(call, f"client {i}")).message for _ in range(2)]
+        check_eq(replayed, [f"mine {i}", f"probe {i}"],
+                 f"client {i}: probe2 replays mine then probe, oldest first")
+        ready[0] += 1
+        if ready[0] == clients:
+            all_ready.set()
+        await asyncio.wait_for(all_ready.wait(), 20)
+        neighbour = (i + 1) % clients
+        await call.write(aio_note(own(neighbour), f"visit {i}"))
+        marker = (300_000_000 + i, 0)
+        await call.write(aio_note(marker, f"end {i}"))
+        await call.write(aio_note(marker, f"end2 {i}"))
+        visit = []
+        while (note := await read(call, f"client {i}")).message != f"end {i}":
+            visit.append(note.message)
+        await call.done_writing()
+        check(await call.read() is grpc.aio.EOF, f"client {i}: no more replies after half-close")
+        check_eq(await call.code(), grpc.StatusCode.OK, f"client {i}: RouteChat ends OK")
+        results[i] = (shared_replies, visit)
+
+    try:
+        await asyncio.gather(*(client(i) for i in range(clients)))
+        for i, (shared_replies, visit) in results.items():
+            neighbour = (i + 1) % clients
+            check(f"shared {i}" not in shared_replies, f"client {i}: its own new note is not echoed")
+            check(visit[:2] == [f"mine {neighbour}", f"probe {neighbour}"]
+                  and visit[2:] in ([], [f"probe2 {neighbour}"]),
+                  f"client {i} sees client {neighbour}'s notes, oldest first", f"got {visit}")
+        # A late client at the shared location gets all 50 notes; each stream saw a prefix.
+        final = stubs[0].RouteChat(timeout=10)
+        await final.write(aio_note(shared, "late"))
+        await final.done_writing()
+        everyone = [n.message async for n in final]
+        check_eq(sorted(everyone), sorted(f"shared {i}" for i in range(clients)),
+                 "a later stream gets every client's shared note once")
+        for i, (shared_replies, _) in results.items():
+            check_eq(shared_replies, everyone[:len(shared_replies)],
+                     f"client {i}: replays are the oldest notes in storage order")
+    finally:
+        for channel in channels:
+            await channel.close()
+
+
+@case("health_check_and_watch")
+def health_check_and_watch(ctx):
+    server = ctx.our_server("--grace", "2s")
+    health = health_pb2_grpc.HealthStub(ctx.channel(server.addr))
+    serving = health_pb2.HealthCheckResponse.SERVING
+    for service in ["", "routeguide.RouteGuide"]:
+        response = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=CALL_TIMEOUT)
+        check_eq(response.status, serving, f"Check({service!r}) is SERVING")
+    try:
+        health.Check(health_pb2.HealthCheckRequest(service="no.such.Service"), timeout=CALL_TIMEOUT)
+        raise CheckFailed("Check of an unknown service should fail with NOT_FOUND")
+    except grpc.RpcError as error:
+        check_eq(error.code(), grpc.StatusCode.NOT_FOUND, "Check of an unknown service")
+    watch = health.Watch(health_pb2.HealthCheckRequest(service="routeguide.RouteGuide"), timeout=20)
+    check_eq(next(watch).status, serving, "Watch first sends SERVING")
+    # Graceful shutdown flips health to NOT_SERVING for watchers.
+    server.process.send_signal(signal.SIGTERM)
+    check_eq(next(watch).status, health_pb2.HealthCheckResponse.NOT_SERVING,
+             "Watch reports NOT_SERVING after SIGTERM")
+    watch.cancel()
+    try:
+        code = server.process.wait(15)
+    except Exception:  # noqa: BLE001
+        code = None
+    check_eq(code, 0, "serve exits 0 after SIGTERM")
+
+
+REFLECTION_V1 = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+REFLECTION_V1ALPHA = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+
+
+def reflect(channel, method, **request_fields):
+    """Sends one reflection request on a fresh stream; v1 and v1alpha share the wire format."""
+    call = channel.stream_stream(
+        method, request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
+    responses = list(call(iter([reflection_pb2.ServerReflectionRequest(**request_fields)]),
+                          timeout=CALL_TIMEOUT))
+    check_eq(len(responses), 1, f"one reflection response to {request_fields}")
+    check(not responses[0].HasField("error_response"), f"reflection {request_fields} succeeds",
+          responses[0].error_response.error_message)
+    return responses[0]
+
+
+def pool_from_reflection(channel, method, symbol):
+    """Returns a DescriptorPool holding `symbol`'s file and its dependencies, all fetched by reflection."""
+    pool = descriptor_pool.DescriptorPool()
+    files = {}
+    pending = [reflect(channel, method, file_containing_symbol=symbol)]
+    while pending:
+        for raw in pending.pop().file_descriptor_response.file_descriptor_proto:
+            proto = descriptor_pb2.FileDescriptorProto.FromString(raw)
+            files.setdefault(proto.name, proto)
+        for proto in list(files.values()):
+            for dependency in proto.dependency:
+                if dependency not in files:
+                    pending.append(reflect(channel, method, file_by_filename=dependency))
+    added = set()
+    while len(added) < len(files):
+        for name, proto in files.items():
+            if name not in added and all(d in added for d in proto.dependency):
+                pool.Add(proto)
+                added.add(name)
+    return pool, files
+
+
+@case("reflection_discovery_only")
+def reflection_discovery(ctx):
+    channel = ctx.channel(ctx.our_server().addr)
+    for method in [REFLECTION_V1, REFLECTION_V1ALPHA]:
+        listed = {s.name for s in reflect(channel, method, list_services="").list_services_response.service}
+        for expected in ["routeguide.RouteGuide", "grpc.health.v1.Health"]:
+            check(expected in listed, f"{method}: list_services names {expected}", sorted(listed))
+    pool, files = pool_from_reflection(channel, REFLECTION_V1, "routeguide.RouteGuide")
+    service = pool.FindServiceByName("routeguide.RouteGuide")
+    file_proto = files[service.file.name]
+    options = file_proto.options
+    check_eq((file_proto.package, options.java_multiple_files, options.java_package,
+              options.java_outer_classname, options.objc_class_prefix),
+             ("routeguide", True, "io.grpc.examples.routeguide", "RouteGuideProto", "RTG"),
+             "the served file keeps the canonical package and file options")
+    shapes = {m.name: (m.input_type, m.output_type, m.client_streaming, m.server_streaming)
+              for s in file_proto.service for m in s.method}
+    check_eq(shapes, {
+        "GetFeature": (".routeguide.Point", ".routeguide.Feature", False, False),
+        "ListFeatures": (".routeguide.Rectangle", ".routeguide.Feature", False, True),
+        "RecordRoute": (".routeguide.Point", ".routeguide.RouteSummary", True, False),
+        "RouteChat": (".routeguide.RouteNote", ".routeguide.RouteNote", True, True),
+    }, "the four RPCs with their types and streaming shapes")
+    method = service.methods_by_name["GetFeature"]
+    request_class = message_factory.GetMessageClass(method.input_type)
+    response_class = message_factory.GetMessageClass(method.output_type)
+    get_feature = channel.unary_unary(f"/{service.full_name}/{method.name}",
+                                      request_serializer=request_class.SerializeToString,
+                                      response_deserializer=response_class.FromString)
+    latitude, longitude = rgmodel.BERKSHIRE
+    response = get_feature(request_class(latitude=latitude, longitude=longitude), timeout=CALL_TIMEOUT)
+    check_eq(response.name, rgmodel.BERKSHIRE_NAME, "dynamic GetFeature returns the feature's name")
+    check_eq((response.location.latitude, response.location.longitude), rgmodel.BERKSHIRE,
+             "dynamic GetFeature returns the location")
+    check(not isinstance(response, pb.Feature), "the message class was built from reflection, not the stubs")
+
+
+@case("health_watch_unknown_service")
+def health_watch_unknown(ctx):
+    # grpc/health/v1/health.proto: for an unknown service, Watch sends SERVICE_UNKNOWN and
+    # keeps the call open (unlike Check, which fails with NOT_FOUND).
+    health = health_pb2_grpc.HealthStub(ctx.channel(ctx.our_server().addr))
+    watch = health.Watch(health_pb2.HealthCheckRequest(service="no.such.Service"), timeout=5)
+    try:
+        first = next(watch)
+    except grpc.RpcError as error:
+        raise CheckFailed("Watch of an unknown service sends SERVICE_UNKNOWN and stays open: "
+                          f"got {error.code().name} {error.details()!r}") from error
+    finally:
+        watch.cancel()
+    check_eq(first.status, health_pb2.HealthCheckResponse.SERVICE_UNKNOWN,
+             "Watch of an unknown service first sends SERVICE_UNKNOWN")

@@ -1,0 +1,113 @@
+"""The RouteGuide rules written down once in Python: validation, lookups, distances.
+
+Both the test-only Python server and the client cases' expectations use these
+functions, written from the project's spec (shared/spec/routeguide.md), not
+from the Rust code.
+"""
+
+import json
+import math
+import random
+
+MAX_LATITUDE = 900_000_000
+MAX_LONGITUDE = 1_800_000_000
+EARTH_RADIUS_METRES = 6_371_000.0
+E7_PER_DEGREE = 10_000_000.0
+INT32_MAX = 2_147_483_647
+DEFAULT_MAX_NOTE_BYTES = 4096
+DEFAULT_NOTES_PER_LOCATION = 1000
+
+TUTORIAL_LO = (400_000_000, -750_000_000)
+TUTORIAL_HI = (420_000_000, -730_000_000)
+BERKSHIRE = (409_146_138, -746_188_906)
+BERKSHIRE_NAME = "Berkshire Valley Management Area Trail, Jefferson, NJ, USA"
+TUTORIAL_NOTES = [
+    ("First message", 0, 0),
+    ("Second message", 0, 1),
+    ("Third message", 1, 0),
+    ("Fourth message", 0, 0),
+    ("Fifth message", 1, 0),
+]
+
+
+def point_error(latitude, longitude):
+    """Returns why (latitude, longitude) is not a valid E7 point, or None."""
+    if not -MAX_LATITUDE <= latitude <= MAX_LATITUDE:
+        return f"latitude {latitude} is out of range [-{MAX_LATITUDE}, {MAX_LATITUDE}]"
+    if not -MAX_LONGITUDE <= longitude <= MAX_LONGITUDE:
+        return f"longitude {longitude} is out of range [-{MAX_LONGITUDE}, {MAX_LONGITUDE}]"
+    return None
+
+
+def haversine_metres(a, b):
+    """Returns the great-circle distance in metres between two E7 (lat, lon) pairs."""
+    lat1 = math.radians(a[0] / E7_PER_DEGREE)
+    lat2 = math.radians(b[0] / E7_PER_DEGREE)
+    delta_lat = lat2 - lat1
+    delta_lon = math.radians(b[1] / E7_PER_DEGREE - a[1] / E7_PER_DEGREE)
+    h = math.sin(delta_lat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(delta_lon / 2) ** 2
+    return EARTH_RADIUS_METRES * 2 * math.atan2(math.sqrt(h), math.sqrt(1 - h))
+
+
+def route_distance(points):
+    """Returns the spec's RecordRoute distance: f64 sum, truncated once, saturated."""
+    total = 0.0
+    for previous, current in zip(points, points[1:]):
+        total += haversine_metres(previous, current)
+    return min(int(total), INT32_MAX)
+
+
+class FeatureDb:
+    """An immutable feature list in file order with an exact-location index."""
+
+    def __init__(self, features):
+        # features: list of (latitude, longitude, name) in file order.
+        self.features = list(features)
+        self.first_at = {}
+        for latitude, longitude, name in self.features:
+            self.first_at.setdefault((latitude, longitude), name)
+
+    @classmethod
+    def load(cls, path):
+        """Returns the database in the canonical JSON array format at path."""
+        with open(path, encoding="utf-8") as file:
+            items = json.load(file)
+        features = []
+        for item in items:
+            location = item.get("location", {})
+            features.append((int(location.get("latitude", 0)), int(location.get("longitude", 0)),
+                             item.get("name", "")))
+        return cls(features)
+
+    def name_at(self, latitude, longitude):
+        """Returns the first feature's name at the point ("" too when there is none)."""
+        return self.first_at.get((latitude, longitude), "")
+
+    def has_feature(self, latitude, longitude):
+        """Says whether any feature, named or not, is at the point."""
+        return (latitude, longitude) in self.first_at
+
+    def inside(self, corner_a, corner_b):
+        """Returns the features in the rectangle (inclusive, corners normalised), file order."""
+        lat_lo, lat_hi = sorted((corner_a[0], corner_b[0]))
+        lon_lo, lon_hi = sorted((corner_a[1], corner_b[1]))
+        return [f for f in self.features
+                if lat_lo <= f[0] <= lat_hi and lon_lo <= f[1] <= lon_hi]
+
+
+def write_generated_db(path, count, seed=20240611):
+    """Writes `count` pseudo-random features (every 3rd unnamed, some sharing a location)."""
+    rng = random.Random(seed)
+    features = []
+    for index in range(count):
+        if index % 50 == 49:
+            latitude, longitude, _ = features[rng.randrange(len(features))]
+        else:
+            latitude = rng.randint(-MAX_LATITUDE, MAX_LATITUDE)
+            longitude = rng.randint(-MAX_LONGITUDE, MAX_LONGITUDE)
+        name = "" if index % 3 == 2 else f"generated feature {index} \u00e9\u6771"
+        features.append((latitude, longitude, name))
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump([{"location": {"latitude": la, "longitude": lo}, "name": n}
+                   for la, lo, n in features], file)
+    return FeatureDb(features)

@@ -1,0 +1,12 @@
+//! End-to-end behaviour of the server over real TCP on 127.0.0.1, one module per concern.
+
+mod deadlines;
+mod get_feature;
+mod health_reflection;
+mod list_features;
+mod raw_h2;
+mod record_route;
+mod robustness;
+mod route_chat;
+mod shutdown;
+mod support;

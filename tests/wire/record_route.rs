@@ -1,0 +1,104 @@
+//! RecordRoute over the wire: counts, haversine distance, elapsed time, validation.
+
+use std::time::{Duration, Instant};
+
+use routeguide::geo::{GeoPoint, haversine_metres};
+use routeguide::pb;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
+
+use super::support::{TestServer, assert_status, canonical_features, pb_point};
+
+fn expected_distance(points: &[pb::Point]) -> i32 {
+    let geo: Vec<GeoPoint> = points
+        .iter()
+        .map(|p| GeoPoint::new(p.latitude, p.longitude).unwrap())
+        .collect();
+    let total: f64 = geo.windows(2).map(|w| haversine_metres(w[0], w[1])).sum();
+    total as i32
+}
+
+#[tokio::test]
+async fn summary_counts_points_features_and_distance() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let features = canonical_features();
+    // Features (named or not), a repeat, and two misses.
+    let mut route: Vec<pb::Point> = features.iter().take(10).map(|(p, _)| *p).collect();
+    route.push(features[0].0);
+    route.push(pb_point(0, 0));
+    route.push(pb_point(1, 1));
+    let summary = client
+        .record_route(futures::stream::iter(route.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(summary.point_count, 13);
+    assert_eq!(summary.feature_count, 11);
+    assert_eq!(summary.distance, expected_distance(&route));
+    assert!(summary.distance > 4_000_000, "includes the hop to 0,0");
+    assert_eq!(summary.elapsed_time, 0);
+}
+
+#[tokio::test]
+async fn empty_route_gives_zero_summary() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let summary = client
+        .record_route(futures::stream::iter(Vec::<pb::Point>::new()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(summary, pb::RouteSummary::default());
+}
+
+#[tokio::test]
+async fn elapsed_time_is_whole_seconds_until_half_close() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let (points, receiver) = mpsc::channel(4);
+    let started = Instant::now();
+    let call =
+        tokio::spawn(async move { client.record_route(ReceiverStream::new(receiver)).await });
+    points.send(pb_point(0, 0)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    points.send(pb_point(10, 10)).await.unwrap();
+    drop(points);
+    let summary = call.await.unwrap().unwrap().into_inner();
+    let upper = started.elapsed().as_secs() as i32;
+    assert!(
+        summary.elapsed_time >= 1 && summary.elapsed_time <= upper,
+        "{summary:?}"
+    );
+    assert_eq!(summary.point_count, 2);
+}
+
+#[tokio::test]
+async fn invalid_point_names_its_index() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let route = vec![pb_point(0, 0), pb_point(1, 1), pb_point(0, 1_800_000_001)];
+    assert_status(
+        client.record_route(futures::stream::iter(route)).await,
+        Code::InvalidArgument,
+        "point 2: longitude 1800000001",
+    );
+}
+
+#[tokio::test]
+async fn long_route_saturates_distance() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    // 250 antipodal hops of ~20,015 km exceed i32::MAX metres.
+    let route: Vec<_> = (0..251)
+        .map(|i| pb_point(0, if i % 2 == 0 { 0 } else { 1_800_000_000 }))
+        .collect();
+    let summary = client
+        .record_route(futures::stream::iter(route))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(summary.distance, i32::MAX);
+    assert_eq!(summary.point_count, 251);
+}

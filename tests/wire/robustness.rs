@@ -1,0 +1,188 @@
+//! Hostile clients: garbage payloads, garbage bytes on the socket, mass-abandoned streams.
+
+use std::time::Duration;
+
+use bytes::{Buf, BufMut};
+use routeguide::config::ServerConfig;
+use routeguide::pb;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::transport::Channel;
+
+use super::support::{TestServer, assert_healthy, grid_index, pb_point};
+
+/// Sends and receives raw message bytes, so tests can put anything in a gRPC frame.
+#[derive(Debug, Clone, Default)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
+    }
+}
+
+const METHODS: [&str; 4] = [
+    "/routeguide.RouteGuide/GetFeature",
+    "/routeguide.RouteGuide/ListFeatures",
+    "/routeguide.RouteGuide/RecordRoute",
+    "/routeguide.RouteGuide/RouteChat",
+];
+
+fn garbage_payloads() -> Vec<Vec<u8>> {
+    vec![
+        vec![0xff; 64],               // invalid tags and varints
+        vec![0x0a, 0x05, 0x08],       // length-delimited field cut short
+        vec![0x12, 0x02, 0xc3, 0x28], // invalid UTF-8 in a string field
+        vec![
+            0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ], // overlong varint
+        (0..=255u8).collect(),
+        Vec::new(), // empty is a valid default message
+    ]
+}
+
+#[tokio::test]
+async fn garbage_messages_get_error_statuses_not_crashes() {
+    let server = TestServer::start().await;
+    let mut grpc = tonic::client::Grpc::new(server.channel().await);
+    for method in METHODS {
+        for payload in garbage_payloads() {
+            grpc.ready().await.unwrap();
+            let path = http::uri::PathAndQuery::from_static(method);
+            let request = tonic::Request::new(futures::stream::iter(vec![payload.clone()]));
+            let result = grpc.streaming(request, path, RawCodec).await;
+            // Decoding failures surface as a status on the call or on its stream.
+            if let Ok(response) = result {
+                let mut stream = response.into_inner();
+                while let Ok(Some(_)) = stream.message().await {}
+            }
+        }
+    }
+    assert_healthy(&server).await;
+}
+
+#[tokio::test]
+async fn undecodable_point_is_an_error_status() {
+    let server = TestServer::start().await;
+    let mut grpc = tonic::client::Grpc::new(server.channel().await);
+    grpc.ready().await.unwrap();
+    let path = http::uri::PathAndQuery::from_static("/routeguide.RouteGuide/GetFeature");
+    let status = grpc
+        .unary(tonic::Request::new(vec![0xff; 8]), path, RawCodec)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
+}
+
+#[tokio::test]
+async fn garbage_bytes_on_the_socket_leave_the_server_healthy() {
+    let server = TestServer::start().await;
+    let junk: Vec<Vec<u8>> = vec![
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect(),
+        [b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".as_slice(), &[0xff; 512]].concat(),
+        [
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".as_slice(),
+            &[0, 0, 4, 1, 0, 0, 0, 0, 1, 1, 2, 3],
+        ]
+        .concat(),
+    ];
+    for bytes in junk {
+        let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let _ = socket.write_all(&bytes).await;
+        let mut sink = vec![0; 4096];
+        // The server answers or closes; either way it must not hang forever.
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Ok(n) = socket.read(&mut sink).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+    assert_healthy(&server).await;
+}
+
+#[tokio::test]
+async fn hundreds_of_abandoned_streams_leave_the_server_healthy() {
+    let server = TestServer::start().await;
+    let channels: Vec<Channel> = futures::future::join_all((0..3).map(|_| server.channel())).await;
+    // The tutorial rectangle: 100 features per stream, small enough that hundreds of unread
+    // streams do not exhaust the connection's flow-control window.
+    let tutorial = pb::Rectangle {
+        lo: Some(pb_point(400_000_000, -750_000_000)),
+        hi: Some(pb_point(420_000_000, -730_000_000)),
+    };
+    let mut held = Vec::new();
+    let mut senders = Vec::new();
+    for i in 0..300 {
+        let mut client = pb::route_guide_client::RouteGuideClient::new(channels[i % 3].clone());
+        let mut features = client.list_features(tutorial).await.unwrap().into_inner();
+        features.message().await.unwrap().unwrap();
+        held.push(features);
+
+        let (notes, receiver) = mpsc::channel(1);
+        notes
+            .send(pb::RouteNote {
+                location: Some(pb_point(i as i32, 0)),
+                message: "bye".into(),
+            })
+            .await
+            .unwrap();
+        let chat = client
+            .route_chat(ReceiverStream::new(receiver))
+            .await
+            .unwrap();
+        senders.push((notes, chat));
+    }
+    drop(held);
+    drop(senders);
+    drop(channels);
+    assert_healthy(&server).await;
+}
+
+#[tokio::test]
+async fn abandoned_whole_database_streams_stop_producing() {
+    let server = TestServer::start_with(grid_index(200_000), ServerConfig::default()).await;
+    let world = pb::Rectangle {
+        lo: Some(pb_point(-900_000_000, -1_800_000_000)),
+        hi: Some(pb_point(900_000_000, 1_800_000_000)),
+    };
+    for _ in 0..50 {
+        let mut client = server.client().await;
+        let mut features = client.list_features(world).await.unwrap().into_inner();
+        features.message().await.unwrap().unwrap();
+    }
+    assert_healthy(&server).await;
+}
