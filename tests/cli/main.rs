@@ -1,0 +1,7 @@
+//! The `routeguide` binary end to end: subcommands, output formats, exit codes, bad databases
+//! and graceful shutdown on real signals.
+
+mod bad_database;
+mod client_commands;
+mod process;
+mod signals;
