@@ -11,6 +11,9 @@ use tonic::Status;
 use super::Deadline;
 use super::convert::{deadline_exceeded, shutting_down};
 
+/// Called once when a stream ends, with the number of items yielded and the final error.
+type OnEnd = Box<dyn FnOnce(u64, Option<&Status>) + Send>;
+
 /// Wraps a response stream: yields its items until the deadline passes (then one
 /// `DEADLINE_EXCEEDED`) or the server drains (then one `UNAVAILABLE`), and ends after that.
 ///
@@ -20,8 +23,7 @@ pub(super) struct BoundedStream<S> {
     deadline: Option<Pin<Box<Sleep>>>,
     drain: Pin<Box<WaitForCancellationFutureOwned>>,
     finished: bool,
-    /// Called once with the number of items yielded and the final error, if any.
-    on_end: Option<Box<dyn FnOnce(u64, Option<&Status>) + Send>>,
+    on_end: Option<OnEnd>,
     yielded: u64,
 }
 

@@ -21,7 +21,7 @@ pub(super) fn handle(
             .map(feature_to_pb)
             .unwrap_or_else(|| pb::Feature {
                 name: String::new(),
-                location: Some(request.get_ref().clone()),
+                location: Some(*request.get_ref()),
             })
     });
     log_call("GetFeature", started, 1, result.as_ref().err());
