@@ -68,15 +68,12 @@ impl ServerProcess {
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in reader.lines().map_while(Result::ok) {
+                // Log first, so whoever learns the address also sees the line in the log.
+                sink.lock().unwrap().push_str(&format!("{line}\n"));
                 if let Some(rest) = line.split("listening on ").nth(1) {
-                    let addr = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    let _ = found.send(addr);
+                    let addr = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = found.send(addr.to_owned());
                 }
-                sink.lock().unwrap().push_str(&(line + "\n"));
             }
         });
         let addr = address
