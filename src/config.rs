@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::notes::NoteRetention;
-use crate::service::RequestLimits;
+use crate::service::{RectangleSearch, RequestLimits};
 
 /// Default longest accepted note message in bytes.
 pub const DEFAULT_MAX_NOTE_BYTES: usize = 4096;
@@ -52,6 +52,8 @@ pub struct ServerConfig {
     pub keepalive_interval: Duration,
     /// How long a keepalive ping may go unanswered.
     pub keepalive_timeout: Duration,
+    /// How ListFeatures searches (the linear scan exists only as a benchmark baseline).
+    pub rectangle_search: RectangleSearch,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +72,7 @@ impl Default for ServerConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             keepalive_interval: DEFAULT_KEEPALIVE_INTERVAL,
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
+            rectangle_search: RectangleSearch::Index,
         }
     }
 }

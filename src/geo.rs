@@ -60,6 +60,14 @@ impl GeoPoint {
         })
     }
 
+    /// Returns the point with each coordinate clamped into its valid range; never fails.
+    pub const fn saturating(latitude: i32, longitude: i32) -> Self {
+        Self {
+            latitude: clamp(latitude, MAX_LATITUDE_E7),
+            longitude: clamp(longitude, MAX_LONGITUDE_E7),
+        }
+    }
+
     /// Returns the point at the given degrees, rounded to the nearest E7 unit.
     ///
     /// # Errors
@@ -100,6 +108,17 @@ impl fmt::Display for GeoPoint {
             self.latitude_degrees(),
             self.longitude_degrees()
         )
+    }
+}
+
+/// Returns `value` clamped to `[-max, max]`; `const` because `Ord::clamp` is not.
+const fn clamp(value: i32, max: i32) -> i32 {
+    if value < -max {
+        -max
+    } else if value > max {
+        max
+    } else {
+        value
     }
 }
 

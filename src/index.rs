@@ -1,10 +1,24 @@
 //! `FeatureIndex`: the immutable feature database with exact-point and rectangle queries.
 //!
-//! Layout: features live in flat arrays with no per-feature allocation. Names sit in one
-//! arena in file order. Coordinates sit in `entries`, split into latitude bands holding
-//! about `sqrt(n)` features each and sorted by `(longitude, latitude, id)` inside a band.
-//! A point lookup is one band pick plus one binary search; a rectangle query visits only
-//! the bands its latitudes cross and, in each, only the longitude run inside it.
+//! Layout (about 12 bytes per feature plus its name, no per-feature allocation):
+//! - `entries`: one `(latitude, longitude, name offset)` per feature, split into latitude
+//!   bands of about `8 * sqrt(n)` features and sorted by `(longitude, latitude, file order)`
+//!   inside a band;
+//! - `names`: one string holding every name in `entries` order, so the name of entry `i`
+//!   ends where entry `i + 1`'s starts and a query's results are read sequentially;
+//! - `longitude_samples`: every 16th entry's longitude (a quarter byte per feature), so
+//!   a search inside a band touches a small, cache-resident array before the entries.
+//!
+//! A point lookup is one band pick plus one search in that band; a rectangle query visits
+//! only the bands its latitudes cross and, in each, only the longitude run inside it.
+//! Names are read in file order and rearranged once at build time (names are the largest
+//! part, and reading them next to their entries is what makes queries cheap).
+
+mod builder;
+#[cfg(test)]
+mod tests;
+
+pub use builder::FeatureIndexBuilder;
 
 use crate::geo::{GeoPoint, GeoRect};
 
@@ -34,11 +48,12 @@ pub struct FeatureRef<'a> {
     pub name: &'a str,
 }
 
-/// One indexed feature: its coordinates and its position in file order.
+/// One feature's coordinates and a `u32` key: its file-order id while building, the start
+/// of its name in the finished index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
     location: GeoPoint,
-    id: u32,
+    key: u32,
 }
 
 impl Entry {
@@ -51,126 +66,20 @@ impl Entry {
     }
 }
 
-/// All feature names, concatenated in file order; `ends[id]` is where name `id` stops.
-#[derive(Debug, Default, Clone)]
-struct NameArena {
-    bytes: String,
-    ends: Vec<u32>,
-}
-
-impl NameArena {
-    fn push(&mut self, name: &str) -> Result<(), IndexError> {
-        let end = self.bytes.len() + name.len();
-        let end = u32::try_from(end).map_err(|_| IndexError::NamesTooLarge {
-            limit: u64::from(u32::MAX),
-        })?;
-        self.bytes.push_str(name);
-        self.ends.push(end);
-        Ok(())
+/// Distance between two longitude samples, in entries.
+const SAMPLE_STRIDE: usize = 16;
+/// Returns the partition point of `pred` in `slice` (as `partition_point`), searching
+/// outward from the start so that a point near the start costs few probes.
+fn gallop<T>(slice: &[T], pred: impl Fn(&T) -> bool) -> usize {
+    let mut bound = 1;
+    while bound < slice.len() && pred(&slice[bound]) {
+        bound *= 2;
     }
-
-    fn get(&self, id: u32) -> &str {
-        let id = id as usize;
-        let start = if id == 0 {
-            0
-        } else {
-            self.ends[id - 1] as usize
-        };
-        let end = self.ends[id] as usize;
-        // Every boundary was recorded after pushing a whole `&str`, so both are char boundaries.
-        self.bytes.get(start..end).unwrap_or("")
-    }
-
-    fn shrink_to_fit(&mut self) {
-        self.bytes.shrink_to_fit();
-        self.ends.shrink_to_fit();
-    }
-}
-
-/// Collects features in file order, then builds a [`FeatureIndex`].
-#[derive(Debug, Default)]
-pub struct FeatureIndexBuilder {
-    entries: Vec<Entry>,
-    names: NameArena,
-}
-
-impl FeatureIndexBuilder {
-    /// Returns an empty builder.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Returns how many features were pushed.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Returns whether no feature was pushed.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Appends a feature; features pushed earlier come first in file order.
-    ///
-    /// # Errors
-    /// [`IndexError`] when the feature count or total name size exceeds the index's capacity.
-    pub fn push(&mut self, location: GeoPoint, name: &str) -> Result<(), IndexError> {
-        let id = u32::try_from(self.entries.len()).map_err(|_| IndexError::TooManyFeatures {
-            limit: u64::from(u32::MAX),
-        })?;
-        self.names.push(name)?;
-        self.entries.push(Entry { location, id });
-        Ok(())
-    }
-
-    /// Returns the finished, immutable index.
-    pub fn build(self) -> FeatureIndex {
-        let Self {
-            mut entries,
-            mut names,
-        } = self;
-        names.shrink_to_fit();
-        entries.shrink_to_fit();
-        entries.sort_unstable_by_key(|e| (e.latitude(), e.longitude(), e.id));
-        let (band_latitudes, band_offsets) = split_into_bands(&entries);
-        for band in band_offsets.windows(2) {
-            entries[band[0]..band[1]].sort_unstable_by_key(|e| (e.longitude(), e.latitude(), e.id));
-        }
-        FeatureIndex {
-            entries,
-            band_latitudes,
-            band_offsets,
-            names,
-        }
-    }
-}
-
-/// Cuts latitude-sorted entries into bands of about `sqrt(n)` entries that never split a latitude.
-///
-/// Returns each band's lowest latitude (the first is `i32::MIN`) and the entry offsets
-/// (`bands + 1` values, starting at 0 and ending at `entries.len()`).
-fn split_into_bands(sorted: &[Entry]) -> (Vec<i32>, Vec<usize>) {
-    let n = sorted.len();
-    let band_size = ((n as f64).sqrt().ceil() as usize).max(1);
-    let mut latitudes = vec![i32::MIN];
-    let mut offsets = vec![0];
-    let mut next = band_size;
-    while next < n {
-        let latitude = sorted[next].latitude();
-        let mut start = sorted.partition_point(|e| e.latitude() < latitude);
-        if start <= offsets[offsets.len() - 1] {
-            // The band so far is one latitude: close it after that latitude instead.
-            start = sorted.partition_point(|e| e.latitude() <= latitude);
-        }
-        if start >= n {
-            break;
-        }
-        latitudes.push(sorted[start].latitude());
-        offsets.push(start);
-        next = start + band_size;
-    }
-    offsets.push(n);
-    (latitudes, offsets)
+    // Everything before `bound / 2` satisfies `pred` (it is sorted and `bound / 2` did, or
+    // is 0); `bound` does not, or is past the end.
+    let low = bound / 2;
+    let high = (bound + 1).min(slice.len());
+    low + slice[low..high].partition_point(pred)
 }
 
 /// The immutable feature database; share it as `Arc<FeatureIndex>` without locks.
@@ -181,9 +90,10 @@ fn split_into_bands(sorted: &[Entry]) -> (Vec<i32>, Vec<usize>) {
 #[derive(Debug, Clone)]
 pub struct FeatureIndex {
     entries: Vec<Entry>,
+    names: String,
+    longitude_samples: Vec<i32>,
     band_latitudes: Vec<i32>,
     band_offsets: Vec<usize>,
-    names: NameArena,
 }
 
 impl FeatureIndex {
@@ -200,30 +110,42 @@ impl FeatureIndex {
     /// Returns the approximate heap size of the index in bytes.
     pub fn heap_bytes(&self) -> usize {
         self.entries.capacity() * std::mem::size_of::<Entry>()
-            + self.names.bytes.capacity()
-            + self.names.ends.capacity() * 4
+            + self.names.capacity()
+            + self.longitude_samples.capacity() * 4
             + self.band_latitudes.capacity() * 4
             + self.band_offsets.capacity() * std::mem::size_of::<usize>()
     }
 
     /// Returns the feature at `position` in the index's own order (`0..len()`), if any.
     pub fn feature_at(&self, position: usize) -> Option<FeatureRef<'_>> {
-        self.entries.get(position).map(|e| self.feature(*e))
+        self.entries
+            .get(position)
+            .map(|e| self.feature(position, *e))
     }
 
     /// Returns the first feature in file order at exactly `point`, if any.
     pub fn first_at(&self, point: GeoPoint) -> Option<FeatureRef<'_>> {
-        let band = self.band_entries(self.band_of(point.latitude()));
-        let key = (point.longitude(), point.latitude());
-        let pos = band.partition_point(|e| (e.longitude(), e.latitude()) < key);
-        band.get(pos)
-            .filter(|e| (e.longitude(), e.latitude()) == key)
-            .map(|e| self.feature(*e))
+        self.position_of(point)
+            .map(|position| self.feature(position, self.entries[position]))
     }
 
-    /// Returns whether at least one feature is at exactly `point`.
+    /// Returns whether at least one feature is at exactly `point` (without reading names).
     pub fn has_feature_at(&self, point: GeoPoint) -> bool {
-        self.first_at(point).is_some()
+        self.position_of(point).is_some()
+    }
+
+    /// Returns the position of the first entry at exactly `point`, if any.
+    fn position_of(&self, point: GeoPoint) -> Option<usize> {
+        let band = self.band_of(point.latitude());
+        let key = (point.longitude(), point.latitude());
+        let position = self.seek(band, point.longitude(), |e| {
+            (e.longitude(), e.latitude()) < key
+        });
+        self.entries
+            .get(position)
+            .filter(|_| position < self.band_offsets[band + 1])
+            .filter(|e| (e.longitude(), e.latitude()) == key)
+            .map(|_| position)
     }
 
     /// Returns every feature inside `rect`, borrowing the index.
@@ -232,10 +154,17 @@ impl FeatureIndex {
         std::iter::from_fn(move || query.next_in(self))
     }
 
-    fn feature(&self, entry: Entry) -> FeatureRef<'_> {
+    /// Returns the feature of `entry`, which sits at `position`.
+    fn feature(&self, position: usize, entry: Entry) -> FeatureRef<'_> {
+        let start = entry.key as usize;
+        let end = self
+            .entries
+            .get(position + 1)
+            .map_or(self.names.len(), |next| next.key as usize);
         FeatureRef {
             location: entry.location,
-            name: self.names.get(entry.id),
+            // Offsets were taken between whole names, so both are char boundaries.
+            name: self.names.get(start..end).unwrap_or(""),
         }
     }
 
@@ -244,8 +173,26 @@ impl FeatureIndex {
         self.band_latitudes.partition_point(|&l| l <= latitude) - 1
     }
 
-    fn band_entries(&self, band: usize) -> &[Entry] {
-        &self.entries[self.band_offsets[band]..self.band_offsets[band + 1]]
+    /// Returns the position of the first entry of `band` for which `before` is false.
+    ///
+    /// `before` must hold exactly for a prefix of the band, and only for entries whose
+    /// longitude is at most `longitude` (so the samples can skip everything west of it).
+    fn seek(&self, band: usize, longitude: i32, before: impl Fn(&Entry) -> bool) -> usize {
+        let (start, end) = (self.band_offsets[band], self.band_offsets[band + 1]);
+        // Samples k with k * SAMPLE_STRIDE in [start, end) belong to this band.
+        let first_sample = start.div_ceil(SAMPLE_STRIDE);
+        let last_sample = end.div_ceil(SAMPLE_STRIDE);
+        let samples = self
+            .longitude_samples
+            .get(first_sample..last_sample)
+            .unwrap_or(&[]);
+        let west = samples.partition_point(|&l| l < longitude);
+        // Every entry before the sample preceding `west` lies west of `longitude`.
+        let from = match west.checked_sub(1) {
+            Some(sample) => (first_sample + sample) * SAMPLE_STRIDE,
+            None => start,
+        };
+        from + gallop(&self.entries[from..end], before)
     }
 }
 
@@ -259,6 +206,9 @@ pub struct RectQuery {
     last_band: usize,
     position: usize,
     end: usize,
+    /// Whether the run in a band ends at the first longitude past the rectangle; false for
+    /// the linear scan, which visits everything.
+    stop_east: bool,
 }
 
 impl RectQuery {
@@ -272,164 +222,57 @@ impl RectQuery {
             last_band,
             position: 0,
             end: 0,
+            stop_east: true,
         };
         query.enter_band(index);
         query
     }
 
+    /// Returns a query that visits every feature of `index` and keeps those inside `rect`:
+    /// the linear-scan baseline the index is benchmarked against. Same results, same order
+    /// as [`RectQuery::new`].
+    pub fn linear_scan(index: &FeatureIndex, rect: GeoRect) -> Self {
+        let last_band = index.band_offsets.len().saturating_sub(2);
+        Self {
+            rect,
+            band: last_band,
+            last_band,
+            position: 0,
+            end: index.entries.len(),
+            stop_east: false,
+        }
+    }
+
     fn enter_band(&mut self, index: &FeatureIndex) {
-        let offset = index.band_offsets[self.band];
-        let band = index.band_entries(self.band);
-        let (lo, hi) = (self.rect.min().longitude(), self.rect.max().longitude());
-        self.position = offset + band.partition_point(|e| e.longitude() < lo);
-        self.end = offset + band.partition_point(|e| e.longitude() <= hi);
+        let west = self.rect.min().longitude();
+        self.position = index.seek(self.band, west, |e| e.longitude() < west);
+        self.end = index.band_offsets[self.band + 1];
     }
 
     /// Returns the next feature inside the rectangle, or `None` once all were returned.
     pub fn next_in<'a>(&mut self, index: &'a FeatureIndex) -> Option<FeatureRef<'a>> {
-        let (lat_lo, lat_hi) = (self.rect.min().latitude(), self.rect.max().latitude());
+        let east = self.rect.max().longitude();
         loop {
-            while self.position < self.end {
-                let entry = index.entries[self.position];
+            while let Some(&entry) = index
+                .entries
+                .get(self.position)
+                .filter(|_| self.position < self.end)
+            {
+                let position = self.position;
+                if self.stop_east && entry.longitude() > east {
+                    break;
+                }
                 self.position += 1;
-                if (lat_lo..=lat_hi).contains(&entry.latitude()) {
-                    return Some(index.feature(entry));
+                if self.rect.contains(entry.location) {
+                    return Some(index.feature(position, entry));
                 }
             }
             if self.band >= self.last_band {
+                self.position = self.end;
                 return None;
             }
             self.band += 1;
             self.enter_band(index);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::{RngExt, SeedableRng, rngs::StdRng};
-
-    fn point(latitude: i32, longitude: i32) -> GeoPoint {
-        GeoPoint::new(latitude, longitude).unwrap()
-    }
-
-    fn build(features: &[(GeoPoint, String)]) -> FeatureIndex {
-        let mut builder = FeatureIndexBuilder::new();
-        for (p, name) in features {
-            builder.push(*p, name).unwrap();
-        }
-        builder.build()
-    }
-
-    fn linear_within(features: &[(GeoPoint, String)], rect: GeoRect) -> Vec<(GeoPoint, String)> {
-        let mut found: Vec<_> = features
-            .iter()
-            .filter(|(p, _)| rect.contains(*p))
-            .cloned()
-            .collect();
-        found.sort();
-        found
-    }
-
-    fn random_database(rng: &mut StdRng, n: usize, span: i32) -> Vec<(GeoPoint, String)> {
-        let mut features: Vec<(GeoPoint, String)> = Vec::with_capacity(n);
-        for i in 0..n {
-            let p = if i > 0 && rng.random_bool(0.2) {
-                // Duplicate locations exercise "first in file order".
-                features[rng.random_range(0..i)].0
-            } else {
-                point(
-                    rng.random_range(-span..=span),
-                    rng.random_range(-span..=span),
-                )
-            };
-            let name = if rng.random_bool(0.1) {
-                String::new()
-            } else {
-                format!("f{i}")
-            };
-            features.push((p, name));
-        }
-        features
-    }
-
-    #[test]
-    fn empty_index_finds_nothing() {
-        let index = build(&[]);
-        assert!(index.first_at(point(0, 0)).is_none());
-        let rect = GeoRect::from_corners(
-            point(-900_000_000, -1_800_000_000),
-            point(900_000_000, 1_800_000_000),
-        );
-        assert_eq!(index.within(rect).count(), 0);
-    }
-
-    #[test]
-    fn first_at_returns_first_in_file_order() {
-        let index = build(&[
-            (point(1, 1), "a".into()),
-            (point(2, 2), String::new()),
-            (point(1, 1), "b".into()),
-        ]);
-        assert_eq!(index.first_at(point(1, 1)).unwrap().name, "a");
-        assert_eq!(index.first_at(point(2, 2)).unwrap().name, "");
-        assert!(index.first_at(point(1, 2)).is_none());
-    }
-
-    #[test]
-    fn matches_linear_scan_on_random_databases() {
-        let mut rng = StdRng::seed_from_u64(7);
-        for round in 0..40 {
-            let n = rng.random_range(0..3000);
-            let span = if round % 2 == 0 { 50 } else { 1_000_000 };
-            let features = random_database(&mut rng, n, span);
-            let index = build(&features);
-            for _ in 0..50 {
-                let pick = |rng: &mut StdRng| {
-                    if !features.is_empty() && rng.random_bool(0.5) {
-                        features[rng.random_range(0..features.len())].0
-                    } else {
-                        point(
-                            rng.random_range(-span..=span),
-                            rng.random_range(-span..=span),
-                        )
-                    }
-                };
-                let (a, b) = (pick(&mut rng), pick(&mut rng));
-                // Corners taken from features put features exactly on corners and edges;
-                // equal coordinates make degenerate rectangles.
-                let b = if rng.random_bool(0.1) { a } else { b };
-                let rect = GeoRect::from_corners(a, b);
-                let mut got: Vec<_> = index
-                    .within(rect)
-                    .map(|f| (f.location, f.name.to_owned()))
-                    .collect();
-                got.sort();
-                assert_eq!(
-                    got,
-                    linear_within(&features, rect),
-                    "round {round} rect {rect:?}"
-                );
-
-                let expected_first = features
-                    .iter()
-                    .find(|(p, _)| *p == a)
-                    .map(|(_, n)| n.as_str());
-                assert_eq!(index.first_at(a).map(|f| f.name), expected_first);
-            }
-        }
-    }
-
-    #[test]
-    fn bands_never_split_a_latitude() {
-        let features: Vec<_> = (0..1000)
-            .map(|i| (point(i / 100, i), format!("{i}")))
-            .collect();
-        let index = build(&features);
-        for band in 0..index.band_offsets.len() - 1 {
-            let entries = index.band_entries(band);
-            assert!(entries.iter().all(|e| index.band_of(e.latitude()) == band));
         }
     }
 }

@@ -5,6 +5,8 @@
 //! [`index`] for the feature database, [`route`] for route summaries and [`notes`] for
 //! RouteChat storage. [`db`] loads databases, [`server`] assembles and runs the server,
 //! [`client`] is the typed client used by the CLI, and [`config`] holds the knobs.
+//! [`synthetic`] writes generated databases and [`loadgen`] is the load generator behind
+//! `routeguide bench`.
 #![warn(missing_docs)]
 
 pub mod client;
@@ -13,12 +15,14 @@ pub mod db;
 pub mod geo;
 pub mod health;
 pub mod index;
+pub mod loadgen;
 pub mod memory;
 pub mod notes;
 pub mod route;
 pub mod server;
 pub mod service;
 pub mod shutdown;
+pub mod synthetic;
 
 /// Messages and service stubs generated from `proto/route_guide.proto`.
 #[allow(missing_docs)]

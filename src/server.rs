@@ -80,7 +80,8 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let service = RouteGuideService::new(index, Arc::clone(&notes), config.requests, drain.clone());
+    let service = RouteGuideService::new(index, Arc::clone(&notes), config.requests, drain.clone())
+        .with_rectangle_search(config.rectangle_search);
     let route_guide = pb::route_guide_server::RouteGuideServer::new(service)
         .max_decoding_message_size(config.max_message_bytes)
         .accept_compressed(tonic::codec::CompressionEncoding::Gzip)

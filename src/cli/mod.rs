@@ -1,8 +1,11 @@
 //! The `routeguide` command line: flags, subcommand dispatch and exit codes.
 
+mod bench;
+mod bench_parse;
 mod chat;
 mod coords;
 mod demo;
+mod r#gen;
 mod get;
 mod list;
 mod output;
@@ -48,6 +51,13 @@ pub enum Command {
     Chat(chat::ChatArgs),
     /// Walk through the gRPC tutorial's client calls against a server.
     Demo(demo::DemoArgs),
+    /// Load generator: closed-loop calls with latency percentiles and rates.
+    Bench(bench::BenchArgs),
+    /// Write a deterministic synthetic database in the canonical JSON format.
+    Gen(r#gen::GenArgs),
+    /// Time a bare serde_json parse of a database file (and optionally a full load).
+    #[command(hide = true)]
+    BenchParse(bench_parse::BenchParseArgs),
 }
 
 /// Options every client subcommand takes.
@@ -89,6 +99,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Record(args) => record::run(args).await,
         Command::Chat(args) => chat::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
+        Command::Gen(args) => r#gen::run(args).await,
+        Command::BenchParse(args) => bench_parse::run(args).await,
     }
 }
 

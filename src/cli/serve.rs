@@ -9,6 +9,7 @@ use clap::Args;
 use routeguide::config::{self, ServerConfig};
 use routeguide::index::FeatureIndex;
 use routeguide::notes::{MemoryNoteStore, NoteStore};
+use routeguide::service::RectangleSearch;
 
 use super::parse_duration;
 
@@ -42,6 +43,10 @@ pub struct ServeArgs {
     /// Largest accepted request message, in bytes.
     #[arg(long, env = "ROUTEGUIDE_MAX_MESSAGE_BYTES", default_value_t = config::DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
+    /// Answer ListFeatures by scanning every feature instead of using the index (a
+    /// benchmark baseline; results are identical).
+    #[arg(long, env = "ROUTEGUIDE_LINEAR_SCAN")]
+    pub linear_scan: bool,
 }
 
 impl ServeArgs {
@@ -50,6 +55,11 @@ impl ServeArgs {
             grace: self.grace,
             max_concurrent_streams: self.max_concurrent_streams,
             max_message_bytes: self.max_message_bytes,
+            rectangle_search: if self.linear_scan {
+                RectangleSearch::LinearScan
+            } else {
+                RectangleSearch::Index
+            },
             ..ServerConfig::default()
         };
         config.requests.max_note_bytes = self.max_note_bytes;

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::{FutureExt, Stream};
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tonic::Status;
 
@@ -14,14 +14,26 @@ use super::convert::{deadline_exceeded, shutting_down};
 /// Called once when a stream ends, with the number of items yielded and the final error.
 type OnEnd = Box<dyn FnOnce(u64, Option<&Status>) + Send>;
 
+/// How many items an always-ready stream yields between checks of its deadline and drain.
+const STOP_CHECK_INTERVAL: u64 = 32;
+
 /// Wraps a response stream: yields its items until the deadline passes (then one
 /// `DEADLINE_EXCEEDED`) or the server drains (then one `UNAVAILABLE`), and ends after that.
 ///
 /// Dropping it drops the inner stream, which is how a client's cancellation stops the work.
+///
+/// While the inner stream is always ready (ListFeatures), the deadline and the drain token
+/// are checked by reading the clock and a flag every `STOP_CHECK_INTERVAL` items; the
+/// timer and the token's waiter list are only joined when the inner stream returns
+/// `Pending`, so a short call registers nothing.
 pub(super) struct BoundedStream<S> {
     inner: Pin<Box<S>>,
-    deadline: Option<Pin<Box<Sleep>>>,
-    drain: Pin<Box<WaitForCancellationFutureOwned>>,
+    deadline: Option<Instant>,
+    /// The timer for `deadline`, created the first time the stream waits.
+    sleep: Option<Pin<Box<Sleep>>>,
+    drain: CancellationToken,
+    /// The wait on `drain`, created the first time the stream waits.
+    drain_wait: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
     finished: bool,
     on_end: Option<OnEnd>,
     yielded: u64,
@@ -38,8 +50,10 @@ impl<S> BoundedStream<S> {
     ) -> Self {
         Self {
             inner: Box::pin(inner),
-            deadline: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
-            drain: Box::pin(drain.cancelled_owned()),
+            deadline: deadline.map(|Deadline(at)| at),
+            sleep: None,
+            drain,
+            drain_wait: None,
             finished: false,
             on_end: Some(Box::new(on_end)),
             yielded: 0,
@@ -51,6 +65,39 @@ impl<S> BoundedStream<S> {
         if let Some(on_end) = self.on_end.take() {
             on_end(self.yielded, error);
         }
+    }
+
+    /// Returns the status to end with if the deadline passed or the server drains, after
+    /// finishing the stream. With `cx`, also registers it with the timer and the token so
+    /// that either wakes the stream.
+    fn stop(&mut self, cx: Option<&mut Context<'_>>) -> Option<Status> {
+        let mut expired = self.deadline.is_some_and(|at| at <= Instant::now());
+        let mut drained = self.drain.is_cancelled();
+        if let Some(cx) = cx
+            && !expired
+            && !drained
+        {
+            if let Some(at) = self.deadline {
+                let sleep = self
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+                expired = sleep.as_mut().poll(cx).is_ready();
+            }
+            let drain = &self.drain;
+            let wait = self
+                .drain_wait
+                .get_or_insert_with(|| Box::pin(drain.clone().cancelled_owned()));
+            drained = wait.poll_unpin(cx).is_ready();
+        }
+        let status = if expired {
+            deadline_exceeded()
+        } else if drained {
+            shutting_down()
+        } else {
+            return None;
+        };
+        self.finish(Some(&status));
+        Some(status)
     }
 }
 
@@ -65,19 +112,9 @@ where
         if this.finished {
             return Poll::Ready(None);
         }
-        let expired = this
-            .deadline
-            .as_mut()
-            .is_some_and(|sleep| sleep.as_mut().poll(cx).is_ready());
-        let stop = if expired {
-            Some(deadline_exceeded())
-        } else if this.drain.poll_unpin(cx).is_ready() {
-            Some(shutting_down())
-        } else {
-            None
-        };
-        if let Some(status) = stop {
-            this.finish(Some(&status));
+        if this.yielded.is_multiple_of(STOP_CHECK_INTERVAL)
+            && let Some(status) = this.stop(None)
+        {
             return Poll::Ready(Some(Err(status)));
         }
         match this.inner.as_mut().poll_next(cx) {
@@ -93,7 +130,10 @@ where
                 this.finish(None);
                 Poll::Ready(None)
             }
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => match this.stop(Some(cx)) {
+                Some(status) => Poll::Ready(Some(Err(status))),
+                None => Poll::Pending,
+            },
         }
     }
 }

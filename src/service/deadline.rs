@@ -60,7 +60,8 @@ where
         }
         DeadlineFuture {
             inner: self.inner.call(request),
-            sleep: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
+            deadline: deadline.map(|Deadline(at)| at),
+            sleep: None,
         }
     }
 }
@@ -70,6 +71,8 @@ pin_project_lite::pin_project! {
     pub struct DeadlineFuture<F> {
         #[pin]
         inner: F,
+        deadline: Option<Instant>,
+        // Created the first time the handler is not ready at once.
         sleep: Option<Pin<Box<Sleep>>>,
     }
 }
@@ -82,12 +85,21 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if let Some(sleep) = this.sleep.as_mut()
-            && sleep.as_mut().poll(cx).is_ready()
-        {
-            return Poll::Ready(Ok(deadline_exceeded().into_http()));
+        // The handler first: a call that answers at once (GetFeature) never touches the
+        // timer, which saves registering and removing a timer entry per call.
+        if let Poll::Ready(output) = this.inner.poll(cx) {
+            return Poll::Ready(output);
         }
-        this.inner.poll(cx)
+        let Some(at) = *this.deadline else {
+            return Poll::Pending;
+        };
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Ok(deadline_exceeded().into_http())),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 

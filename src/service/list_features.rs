@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status};
 
 use super::bounded_stream::BoundedStream;
 use super::convert::{feature_to_pb, rect_from_pb};
-use super::{ResponseStream, RouteGuideService, deadline_of, log_call};
+use super::{RectangleSearch, ResponseStream, RouteGuideService, deadline_of, log_call};
 use crate::index::{FeatureIndex, RectQuery};
 use crate::pb;
 
@@ -27,8 +27,12 @@ pub(super) fn handle(
     let rect = rect_from_pb(request.get_ref()).inspect_err(|status| {
         log_call("ListFeatures", started, 0, Some(status));
     })?;
+    let query = match service.search {
+        RectangleSearch::Index => RectQuery::new(&service.index, rect),
+        RectangleSearch::LinearScan => RectQuery::linear_scan(&service.index, rect),
+    };
     let features = FeatureStream {
-        query: RectQuery::new(&service.index, rect),
+        query,
         index: Arc::clone(&service.index),
     };
     let stream = BoundedStream::new(

@@ -33,12 +33,23 @@ pub struct RequestLimits {
     pub chat_reply_buffer: usize,
 }
 
+/// How ListFeatures finds the features inside a rectangle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RectangleSearch {
+    /// Through the spatial index (the default).
+    #[default]
+    Index,
+    /// By scanning every feature: the baseline for benchmarks, with identical results.
+    LinearScan,
+}
+
 /// The `routeguide.RouteGuide` implementation; cheap to clone, all state is shared.
 #[derive(Clone)]
 pub struct RouteGuideService {
     index: Arc<FeatureIndex>,
     notes: Arc<dyn NoteStore>,
     limits: RequestLimits,
+    search: RectangleSearch,
     /// Cancelled when the shutdown grace period ends; open streams then end with `UNAVAILABLE`.
     drain: CancellationToken,
 }
@@ -55,8 +66,15 @@ impl RouteGuideService {
             index,
             notes,
             limits,
+            search: RectangleSearch::Index,
             drain,
         }
+    }
+
+    /// Returns the service with ListFeatures using `search`.
+    pub fn with_rectangle_search(mut self, search: RectangleSearch) -> Self {
+        self.search = search;
+        self
     }
 }
 

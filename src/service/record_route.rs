@@ -18,19 +18,24 @@ pub(super) async fn handle(
     let started = Instant::now();
     let mut points = request.into_inner();
     let mut recorder = RouteRecorder::new();
+    // One drain future for the whole call: creating one per point would register and
+    // unregister a waiter (a lock each) for every message.
+    let drained = service.drain.cancelled();
+    tokio::pin!(drained);
     let result = loop {
         let next = tokio::select! {
             next = points.message() => next,
-            () = service.drain.cancelled() => break Err(shutting_down()),
+            () = &mut drained => break Err(shutting_down()),
         };
         match next {
-            Ok(Some(point)) => {
-                let prefix = format!("point {}: ", recorder.point_count());
-                match point_from_pb(&point, &prefix) {
-                    Ok(point) => recorder.add(point, service.index.has_feature_at(point)),
-                    Err(status) => break Err(status),
+            Ok(Some(point)) => match point_from_pb(&point, "") {
+                Ok(point) => recorder.add(point, service.index.has_feature_at(point)),
+                Err(status) => {
+                    // The index is formatted only on this error path, not for every point.
+                    let message = format!("point {}: {}", recorder.point_count(), status.message());
+                    break Err(tonic::Status::invalid_argument(message));
                 }
-            }
+            },
             Ok(None) => break Ok(recorder.finish(started.elapsed())),
             Err(status) => break Err(status),
         }

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Reproduces every ratio in BENCHMARKS.md in one run on this machine.
+#
+# Builds release binaries, generates the 1M and 10M databases (kept in $OUT between runs),
+# then measures routeguide side by side with the ceiling server (examples/ceiling.rs) and
+# the linear-scan baseline (`routeguide serve --linear-scan`). Every load generator run's
+# JSON report is kept in $OUT/*.json; the summary table goes to stdout.
+#
+# Knobs: BENCH_OUT (default target/bench-run), BENCH_DURATION (10s), BENCH_WARMUP (2s).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${BENCH_OUT:-target/bench-run}
+DURATION=${BENCH_DURATION:-10s}
+WARMUP=${BENCH_WARMUP:-2s}
+RG=target/release/routeguide
+CEILING=target/release/examples/ceiling
+OURS=127.0.0.1:50071
+CEIL=127.0.0.1:50072
+LINEAR=127.0.0.1:50073
+mkdir -p "$OUT"
+
+cargo build --release --bin routeguide --example ceiling
+[ -s "$OUT/db-1m.json" ] || "$RG" gen --n 1000000 --seed 1 --out "$OUT/db-1m.json"
+[ -s "$OUT/db-10m.json" ] || "$RG" gen --n 10000000 --seed 1 --out "$OUT/db-10m.json"
+
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# start NAME CMD...: starts a server logging to $OUT/NAME.log, waits for `listening on`,
+# and sets SERVER_PID and STARTUP_SECONDS (process start to that line).
+start() {
+    local name=$1
+    shift
+    local begin
+    begin=$(date +%s.%N)
+    $SERVER_PREFIX "$@" >"$OUT/$name.log" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    until grep -q "listening on" "$OUT/$name.log"; do
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT/$name.log"; exit 1; }
+        sleep 0.02
+    done
+    STARTUP_SECONDS=$(echo "$(date +%s.%N) - $begin" | bc)
+}
+
+stop() {
+    kill -INT "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+}
+
+peak_rss_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+
+# bench NAME ADDR ARGS...: one load generator run, JSON report in $OUT/NAME.json.
+bench() {
+    local name=$1 addr=$2
+    shift 2
+    echo "+ $BENCH_PREFIX routeguide bench --addr $addr $* --duration $DURATION --warmup $WARMUP" >&2
+    $BENCH_PREFIX "$RG" bench --addr "$addr" --server-pid "$SERVER_PID" --duration "$DURATION" \
+        --warmup "$WARMUP" --json "$@" >"$OUT/$name.json"
+}
+
+GET=(--rpc get-feature --concurrency 32 --connections 2 --db "$OUT/db-1m.json")
+LIST=(--rpc list-features --concurrency 32 --connections 2 --db "$OUT/db-1m.json")
+ROUTE=(--rpc record-route --points 100 --concurrency 32 --connections 2 --db "$OUT/db-1m.json")
+CHAT=(--rpc route-chat --points 100 --streams 16 --connections 2 --db "$OUT/db-1m.json")
+
+# pass P: every 1M comparison, routeguide then the linear scan then the ceiling, with
+# reports in $OUT/P-*.json.
+pass() {
+    local p=$1
+    start "$p-ours" "$RG" serve --addr "$OURS" --db "$OUT/db-1m.json"
+    bench "$p-get-ours" "$OURS" "${GET[@]}"
+    bench "$p-list001-ours" "$OURS" "${LIST[@]}" --rect-size 0.001
+    bench "$p-list01-ours" "$OURS" "${LIST[@]}" --rect-size 0.01
+    bench "$p-route-ours" "$OURS" "${ROUTE[@]}"
+    bench "$p-chat-ours" "$OURS" "${CHAT[@]}"
+    stop
+
+    start "$p-linear" "$RG" serve --addr "$LINEAR" --db "$OUT/db-1m.json" --linear-scan
+    bench "$p-list001-linear" "$LINEAR" "${LIST[@]}" --rect-size 0.001
+    bench "$p-list01-linear" "$LINEAR" "${LIST[@]}" --rect-size 0.01
+    stop
+
+    # The ceiling streams as many features per call as routeguide did on average.
+    local per_call
+    per_call=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(round(r["received"]/r["sent"]))' "$OUT/$p-list01-ours.json")
+    start "$p-ceiling" "$CEILING" --addr "$CEIL" --list-features "$per_call"
+    bench "$p-get-ceiling" "$CEIL" "${GET[@]}"
+    bench "$p-list01-ceiling" "$CEIL" "${LIST[@]}" --rect-size 0.01
+    bench "$p-route-ceiling" "$CEIL" "${ROUTE[@]}"
+    bench "$p-chat-ceiling" "$CEIL" "${CHAT[@]}"
+    stop
+}
+
+# Shared: both sides float over both cores, as a deployment would run.
+SERVER_PREFIX="" BENCH_PREFIX=""
+pass shared
+# Pinned: the server gets core 0 and the load generator core 1, so neither steals the
+# other's CPU and each server is measured on exactly one core.
+SERVER_PREFIX="taskset -c 0" BENCH_PREFIX="taskset -c 1"
+pass pinned
+SERVER_PREFIX="" BENCH_PREFIX=""
+
+# 10M database: bare parse, start-up, whole-database streaming, memory.
+begin=$(date +%s.%N)
+"$RG" bench-parse "$OUT/db-10m.json" 2>"$OUT/bare-parse-10m.log"
+BARE_SECONDS=$(echo "$(date +%s.%N) - $begin" | bc)
+start ours-10m "$RG" serve --addr "$OURS" --db "$OUT/db-10m.json"
+STARTUP_10M=$STARTUP_SECONDS
+bench whole-ours "$OURS" --rpc list-features --whole-world --streams 2 --connections 2 --timeout 600s
+PEAK_10M=$(peak_rss_mib "$SERVER_PID")
+stop
+start ceiling-10m "$CEILING" --addr "$CEIL" --list-features 10000000
+bench whole-ceiling "$CEIL" --rpc list-features --whole-world --streams 2 --connections 2 --timeout 600s
+stop
+
+python3 scripts/bench_summary.py "$OUT" "$BARE_SECONDS" "$STARTUP_10M" "$PEAK_10M"
+grep -h "database loaded" "$OUT/ours-10m.log"
+grep -h "bare parse done" "$OUT/bare-parse-10m.log"

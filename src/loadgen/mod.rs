@@ -1,0 +1,273 @@
+//! A closed-loop load generator for any RouteGuide server, behind `routeguide bench`.
+//!
+//! `concurrency` workers each issue one call at a time, back to back, spread over
+//! `connections` HTTP/2 connections (one tonic `Channel` each). Calls that start during the
+//! warm-up are not recorded, and calls still running when the window closes are cancelled
+//! and not recorded either; messages are counted as they move, so message rates cover
+//! exactly the window even when one call (a whole-database stream) outlasts it. Each
+//! worker keeps its own histogram and counters, merged at the end, so workers share
+//! nothing but a progress counter. The report includes the CPU time the
+//! generator itself used (and the server's, given its pid), to show which side was busy.
+
+mod cpu;
+mod stats;
+mod workload;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::{SeedableRng, rngs::StdRng};
+use serde::Serialize;
+use tonic::transport::{Channel, Endpoint};
+
+pub use cpu::CpuTime;
+pub use stats::{Latency, Messages, Recorder, Throughput};
+pub use workload::{MessageCounters, RectShape, Rpc, Workload};
+
+use crate::client::normalise_address;
+use crate::pb::route_guide_client::RouteGuideClient;
+
+/// Says why a benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadgenError {
+    /// The server address is not a valid URI.
+    #[error("invalid server address {address:?}: {message}")]
+    InvalidAddress {
+        /// The address as given.
+        address: String,
+        /// Why it is invalid.
+        message: String,
+    },
+    /// A connection could not be made.
+    #[error("cannot connect to {address}: {message}")]
+    Connect {
+        /// The address that was tried.
+        address: String,
+        /// The transport's explanation.
+        message: String,
+    },
+    /// A setting is unusable.
+    #[error("{0} must be greater than zero")]
+    Zero(&'static str),
+}
+
+/// How to drive the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadConfig {
+    /// Server address, `host:port` or a URI.
+    pub address: String,
+    /// Calls in flight at any time (one per worker).
+    pub concurrency: usize,
+    /// Separate HTTP/2 connections; worker `i` uses connection `i % connections`.
+    pub connections: usize,
+    /// Length of the measured window.
+    pub duration: Duration,
+    /// Time before the measured window whose calls are not recorded.
+    pub warmup: Duration,
+    /// Seed of the workers' random choices.
+    pub seed: u64,
+    /// The server's process id, to report its CPU use too (local servers only).
+    pub server_pid: Option<u32>,
+}
+
+/// CPU use over the measured window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CpuUse {
+    /// User-mode CPU seconds.
+    pub user_seconds: f64,
+    /// Kernel CPU seconds.
+    pub system_seconds: f64,
+    /// Average number of cores kept busy (CPU seconds per wall second).
+    pub cores: f64,
+    /// CPU microseconds per successful call.
+    pub micros_per_call: f64,
+}
+
+impl CpuUse {
+    fn new(cpu: CpuTime, wall: Duration, calls: u64) -> Self {
+        let total = cpu.total().as_secs_f64();
+        Self {
+            user_seconds: cpu.user.as_secs_f64(),
+            system_seconds: cpu.system.as_secs_f64(),
+            cores: total / wall.as_secs_f64().max(f64::MIN_POSITIVE),
+            micros_per_call: total * 1e6 / (calls.max(1) as f64),
+        }
+    }
+}
+
+/// The result of one benchmark run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchReport {
+    /// The RPC driven.
+    pub rpc: Rpc,
+    /// The server address.
+    pub address: String,
+    /// Calls in flight.
+    pub concurrency: usize,
+    /// HTTP/2 connections.
+    pub connections: usize,
+    /// Warm-up length in seconds.
+    pub warmup_seconds: f64,
+    /// Rates and latencies in the measured window.
+    #[serde(flatten)]
+    pub throughput: Throughput,
+    /// CPU used by this load generator in the measured window.
+    pub bench_cpu: Option<CpuUse>,
+    /// CPU used by the server in the measured window, when its pid was given.
+    pub server_cpu: Option<CpuUse>,
+}
+
+/// Runs a benchmark and returns its report; `progress` counts every finished call,
+/// warm-up included, so a caller can draw progress while it runs.
+///
+/// # Errors
+/// [`LoadgenError`] when the configuration is unusable or a connection cannot be made.
+/// Failed calls are not errors: they are counted by status code in the report.
+pub async fn run(
+    config: &LoadConfig,
+    workload: Arc<Workload>,
+    progress: Arc<AtomicU64>,
+) -> Result<BenchReport, LoadgenError> {
+    if config.concurrency == 0 {
+        return Err(LoadgenError::Zero("concurrency"));
+    }
+    if config.connections == 0 {
+        return Err(LoadgenError::Zero("connections"));
+    }
+    let mut channels = Vec::with_capacity(config.connections);
+    for _ in 0..config.connections {
+        channels.push(connect(&config.address).await?);
+    }
+
+    let started = Instant::now();
+    let measure_from = started + config.warmup;
+    let stop_at = measure_from + config.duration;
+    let counters: Vec<Arc<MessageCounters>> = (0..config.concurrency)
+        .map(|_| Arc::new(MessageCounters::default()))
+        .collect();
+    let workers: Vec<_> = counters
+        .iter()
+        .enumerate()
+        .map(|(worker, counters)| {
+            let client = RouteGuideClient::new(channels[worker % channels.len()].clone())
+                .max_decoding_message_size(usize::MAX);
+            let driver = Driver {
+                client,
+                workload: Arc::clone(&workload),
+                rng: StdRng::seed_from_u64(config.seed.wrapping_add(worker as u64)),
+                counters: Arc::clone(counters),
+                progress: Arc::clone(&progress),
+            };
+            tokio::spawn(driver.drive(measure_from, stop_at))
+        })
+        .collect();
+
+    tokio::time::sleep_until(measure_from.into()).await;
+    let messages_start = total_messages(&counters);
+    let bench_cpu_start = CpuTime::of_self();
+    let server_cpu_start = config.server_pid.and_then(CpuTime::of_pid);
+    tokio::time::sleep_until(stop_at.into()).await;
+    let messages_end = total_messages(&counters);
+    let bench_cpu = CpuTime::of_self().zip(bench_cpu_start);
+    let server_cpu = config
+        .server_pid
+        .and_then(CpuTime::of_pid)
+        .zip(server_cpu_start);
+    let wall = stop_at.saturating_duration_since(measure_from);
+
+    let mut total = Recorder::new();
+    for worker in workers {
+        // A worker only ends by returning its recorder; a panic would be a bug in it.
+        if let Ok(recorder) = worker.await {
+            total.merge(&recorder);
+        }
+    }
+    let messages = Messages {
+        sent: messages_end.sent - messages_start.sent,
+        received: messages_end.received - messages_start.received,
+    };
+    let throughput = total.summary(wall, messages);
+    let calls = throughput.calls;
+    Ok(BenchReport {
+        rpc: workload.rpc(),
+        address: config.address.clone(),
+        concurrency: config.concurrency,
+        connections: config.connections,
+        warmup_seconds: config.warmup.as_secs_f64(),
+        throughput,
+        bench_cpu: bench_cpu.map(|(end, start)| CpuUse::new(end.since(start), wall, calls)),
+        server_cpu: server_cpu.map(|(end, start)| CpuUse::new(end.since(start), wall, calls)),
+    })
+}
+
+/// Returns the messages all workers have moved so far.
+fn total_messages(counters: &[Arc<MessageCounters>]) -> Messages {
+    counters
+        .iter()
+        .fold(Messages::default(), |total, c| Messages {
+            sent: total.sent + c.sent.load(Ordering::Relaxed),
+            received: total.received + c.received.load(Ordering::Relaxed),
+        })
+}
+
+/// Opens one HTTP/2 connection with TCP_NODELAY, like the server's side.
+async fn connect(address: &str) -> Result<Channel, LoadgenError> {
+    let uri = normalise_address(address);
+    let endpoint = Endpoint::from_shared(uri.clone())
+        .map_err(|e| LoadgenError::InvalidAddress {
+            address: address.to_owned(),
+            message: e.to_string(),
+        })?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true);
+    endpoint
+        .connect()
+        .await
+        .map_err(|error| LoadgenError::Connect {
+            address: uri,
+            message: innermost(&error),
+        })
+}
+
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+/// One closed-loop worker and what it owns.
+struct Driver {
+    client: RouteGuideClient<Channel>,
+    workload: Arc<Workload>,
+    rng: StdRng,
+    counters: Arc<MessageCounters>,
+    progress: Arc<AtomicU64>,
+}
+
+impl Driver {
+    /// Calls back to back until `stop_at`, recording calls that start at or after
+    /// `measure_from`; the call running at `stop_at` is cancelled and not recorded.
+    async fn drive(mut self, measure_from: Instant, stop_at: Instant) -> Recorder {
+        let mut recorder = Recorder::new();
+        loop {
+            let started = Instant::now();
+            let call = self
+                .workload
+                .call(&mut self.client, &mut self.rng, &self.counters);
+            let Ok(result) = tokio::time::timeout_at(stop_at.into(), call).await else {
+                return recorder;
+            };
+            self.progress.fetch_add(1, Ordering::Relaxed);
+            if started < measure_from {
+                continue;
+            }
+            match result {
+                Ok(()) => recorder.success(started.elapsed()),
+                Err(code) => recorder.failure(code),
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The load generator drives every RPC against a real server, and the linear-scan baseline
+//! answers ListFeatures exactly like the index.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use routeguide::config::ServerConfig;
+use routeguide::loadgen::{self, LoadConfig, RectShape, Rpc, Workload};
+use routeguide::pb;
+use routeguide::service::RectangleSearch;
+use routeguide::synthetic::{SyntheticSpec, default_bbox, write_database};
+
+use super::support::TestServer;
+
+fn synthetic_index(count: u64, duplicates: f64) -> routeguide::index::FeatureIndex {
+    let spec = SyntheticSpec {
+        count,
+        seed: 9,
+        bbox: default_bbox(),
+        duplicates,
+    };
+    let mut json = Vec::new();
+    write_database(&spec, &mut json, |_| {}).unwrap();
+    routeguide::db::parse_str(std::str::from_utf8(&json).unwrap()).unwrap()
+}
+
+fn config(server: &TestServer) -> LoadConfig {
+    LoadConfig {
+        address: server.addr.to_string(),
+        concurrency: 4,
+        connections: 2,
+        duration: Duration::from_secs(1),
+        warmup: Duration::ZERO,
+        seed: 1,
+        server_pid: Some(std::process::id()),
+    }
+}
+
+#[tokio::test]
+async fn every_rpc_runs_without_errors_and_counts_messages() {
+    let index = synthetic_index(2_000, 0.05);
+    let cases = [
+        (Rpc::GetFeature, RectShape::Square(0.01)),
+        (Rpc::ListFeatures, RectShape::Square(0.05)),
+        (Rpc::ListFeatures, RectShape::World),
+        (Rpc::RecordRoute, RectShape::Square(0.01)),
+        (Rpc::RouteChat, RectShape::Square(0.01)),
+    ];
+    let server = TestServer::start_with(index.clone(), ServerConfig::default()).await;
+    for (rpc, rect) in cases {
+        let workload = Workload::new(rpc, &index, 1000, 3, rect, 10, Duration::from_secs(10));
+        let progress = Arc::new(AtomicU64::new(0));
+        let report = loadgen::run(&config(&server), Arc::new(workload), Arc::clone(&progress))
+            .await
+            .unwrap();
+        let t = &report.throughput;
+        assert!(t.errors.is_empty(), "{rpc:?}: {:?}", t.errors);
+        assert!(t.received > 0, "{rpc:?} received nothing");
+        assert!(progress.load(std::sync::atomic::Ordering::Relaxed) >= t.calls);
+        assert!(report.bench_cpu.is_some() && report.server_cpu.is_some());
+        // Without warm-up every recorded call moved all its messages inside the window;
+        // the call cancelled at the end moved some more.
+        match (rpc, rect) {
+            (Rpc::ListFeatures, RectShape::World) => assert!(t.received >= t.calls * 2_000),
+            (Rpc::ListFeatures, _) => assert!(t.received >= t.calls, "a real point is inside"),
+            (Rpc::RecordRoute | Rpc::RouteChat, _) => assert!(t.sent >= t.calls * 10),
+            (Rpc::GetFeature, _) => assert!(t.sent >= t.received && t.received >= t.calls),
+        }
+        assert!(t.latency_ms.p50 <= t.latency_ms.p99 && t.latency_ms.p99 <= t.latency_ms.max);
+    }
+}
+
+#[tokio::test]
+async fn unreachable_server_is_a_connect_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let index = routeguide::db::builtin();
+    let workload = Workload::new(
+        Rpc::GetFeature,
+        &index,
+        10,
+        1,
+        RectShape::World,
+        1,
+        Duration::from_secs(1),
+    );
+    let config = LoadConfig {
+        address,
+        concurrency: 1,
+        connections: 1,
+        duration: Duration::from_millis(10),
+        warmup: Duration::ZERO,
+        seed: 1,
+        server_pid: None,
+    };
+    let result = loadgen::run(&config, Arc::new(workload), Arc::new(AtomicU64::new(0))).await;
+    assert!(matches!(result, Err(loadgen::LoadgenError::Connect { .. })));
+}
+
+#[tokio::test]
+async fn linear_scan_baseline_streams_the_same_features_in_the_same_order() {
+    let index = synthetic_index(5_000, 0.2);
+    let indexed = TestServer::start_with(index.clone(), ServerConfig::default()).await;
+    let scanning = TestServer::start_with(
+        index,
+        ServerConfig {
+            rectangle_search: RectangleSearch::LinearScan,
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    let rectangles = [
+        (400_000_000, -746_100_000, 412_200_000, -733_900_000),
+        (405_000_000, -740_000_000, 406_000_000, -741_000_000),
+        (410_000_000, -745_000_000, 410_000_000, -735_000_000),
+    ];
+    for (lat_lo, lon_lo, lat_hi, lon_hi) in rectangles {
+        let rectangle = pb::Rectangle {
+            lo: Some(pb::Point {
+                latitude: lat_lo,
+                longitude: lon_lo,
+            }),
+            hi: Some(pb::Point {
+                latitude: lat_hi,
+                longitude: lon_hi,
+            }),
+        };
+        let mut results = Vec::new();
+        for server in [&indexed, &scanning] {
+            let mut client = server.client().await;
+            let mut stream = client.list_features(rectangle).await.unwrap().into_inner();
+            let mut features = Vec::new();
+            while let Some(feature) = stream.message().await.unwrap() {
+                features.push(feature);
+            }
+            results.push(features);
+        }
+        assert_eq!(results[0], results[1], "rectangle {rectangle:?}");
+    }
+}
