@@ -37,46 +37,51 @@ pub struct BenchArgs {
     )]
     pub addr: String,
     /// The RPC to drive.
-    #[arg(long, value_enum, default_value = "get-feature")]
+    #[arg(
+        env = "ROUTEGUIDE_RPC",
+        long,
+        value_enum,
+        default_value = "get-feature"
+    )]
     pub rpc: RpcArg,
     /// Calls in flight at once.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, env = "ROUTEGUIDE_CONCURRENCY", default_value_t = 32)]
     pub concurrency: usize,
     /// Separate HTTP/2 connections the calls are spread over.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, env = "ROUTEGUIDE_CONNECTIONS", default_value_t = 2)]
     pub connections: usize,
     /// Concurrent streams for the streaming RPCs; overrides `--concurrency` when given.
-    #[arg(long)]
+    #[arg(long, env = "ROUTEGUIDE_STREAMS")]
     pub streams: Option<usize>,
     /// Length of the measured window, e.g. `10s`.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "ROUTEGUIDE_DURATION", default_value = "10s", value_parser = parse_duration)]
     pub duration: Duration,
     /// Time before measuring whose calls are not recorded.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, env = "ROUTEGUIDE_WARMUP", default_value = "2s", value_parser = parse_duration)]
     pub warmup: Duration,
     /// Database to pick real feature locations from (default: the built-in one).
     #[arg(long, env = "ROUTEGUIDE_DB")]
     pub db: Option<PathBuf>,
     /// Side of the ListFeatures square in degrees.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, env = "ROUTEGUIDE_RECT_SIZE", default_value_t = 0.01)]
     pub rect_size: f64,
     /// ListFeatures over the whole world (every feature) instead of squares.
-    #[arg(long)]
+    #[arg(long, env = "ROUTEGUIDE_WHOLE_WORLD")]
     pub whole_world: bool,
     /// Points per RecordRoute call, notes per RouteChat call.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, env = "ROUTEGUIDE_POINTS", default_value_t = 100)]
     pub points: usize,
     /// Deadline of each call.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, env = "ROUTEGUIDE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Seed of the random choices.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, env = "ROUTEGUIDE_SEED", default_value_t = 1)]
     pub seed: u64,
     /// The server's pid, to report its CPU use next to the generator's.
-    #[arg(long)]
+    #[arg(long, env = "ROUTEGUIDE_SERVER_PID")]
     pub server_pid: Option<u32>,
     /// Print the report as one JSON object.
-    #[arg(long)]
+    #[arg(long, env = "ROUTEGUIDE_JSON")]
     pub json: bool,
 }
 
