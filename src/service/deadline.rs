@@ -1,7 +1,7 @@
 //! Client deadlines (`grpc-timeout`) answered with `DEADLINE_EXCEEDED`, never `CANCELLED`.
 //!
 //! tonic's own timeout answers `CANCELLED "Timeout expired"`. [`DeadlineLayer`] runs inside
-//! it, takes the deadline first and is polled first, so for unary and client-streaming calls
+//! it and takes the deadline first; tonic polls it before checking its own timer, so for unary and client-streaming calls
 //! it always answers before tonic does. Handlers of streaming responses read the
 //! [`Deadline`] it leaves in the request extensions and end their streams themselves.
 
