@@ -84,3 +84,31 @@ fn index_first_at(bencher: divan::Bencher) {
         INDEX.first_at(points[i]).is_some()
     });
 }
+
+/// RecordRoute's lookup: 64 route points (a chunk as the server takes them), one at a time.
+#[divan::bench]
+fn route_chunk_one_by_one(bencher: divan::Bencher) {
+    let points: Vec<GeoPoint> = squares(0.0).iter().map(|r| r.min()).collect();
+    let mut i = 0;
+    bencher.bench_local(|| {
+        i = (i + 64) % (points.len() - 64);
+        points[i..i + 64]
+            .iter()
+            .filter(|p| INDEX.has_feature_at(**p))
+            .count()
+    });
+}
+
+/// The same 64 points through the batched lookup the server uses.
+#[divan::bench]
+fn route_chunk_batched(bencher: divan::Bencher) {
+    let points: Vec<GeoPoint> = squares(0.0).iter().map(|r| r.min()).collect();
+    let mut i = 0;
+    bencher.bench_local(|| {
+        i = (i + 64) % (points.len() - 64);
+        INDEX
+            .have_features_at(&points[i..i + 64])
+            .filter(|&b| b)
+            .count()
+    });
+}

@@ -173,14 +173,45 @@ impl GeoRect {
 
 /// Returns the great-circle distance in metres between two points (haversine, R = 6371000 m).
 pub fn haversine_metres(from: GeoPoint, to: GeoPoint) -> f64 {
-    let lat1 = from.latitude_degrees().to_radians();
-    let lat2 = to.latitude_degrees().to_radians();
-    let delta_lat = lat2 - lat1;
-    let delta_lon = (to.longitude_degrees() - from.longitude_degrees()).to_radians();
-    let a =
-        (delta_lat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (delta_lon / 2.0).sin().powi(2);
-    let c = 2.0 * a.sqrt().atan2((1.0 - a).sqrt());
-    EARTH_RADIUS_METRES * c
+    RouteEnd::new(from).metres_to(RouteEnd::new(to))
+}
+
+/// A point with the terms of the haversine formula that depend on it alone, computed once,
+/// so that a route computes them once per point instead of twice.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RouteEnd {
+    point: GeoPoint,
+    latitude_radians: f64,
+    cos_latitude: f64,
+}
+
+impl RouteEnd {
+    /// Returns `point` ready for [`RouteEnd::metres_to`].
+    pub fn new(point: GeoPoint) -> Self {
+        let latitude_radians = point.latitude_degrees().to_radians();
+        Self {
+            point,
+            latitude_radians,
+            cos_latitude: latitude_radians.cos(),
+        }
+    }
+
+    /// Returns the point.
+    pub fn point(self) -> GeoPoint {
+        self.point
+    }
+
+    /// Returns the haversine distance in metres to `to`; bit for bit what
+    /// [`haversine_metres`] returns for the two points.
+    pub fn metres_to(self, to: RouteEnd) -> f64 {
+        let delta_lat = to.latitude_radians - self.latitude_radians;
+        let delta_lon =
+            (to.point.longitude_degrees() - self.point.longitude_degrees()).to_radians();
+        let a = (delta_lat / 2.0).sin().powi(2)
+            + self.cos_latitude * to.cos_latitude * (delta_lon / 2.0).sin().powi(2);
+        let c = 2.0 * a.sqrt().atan2((1.0 - a).sqrt());
+        EARTH_RADIUS_METRES * c
+    }
 }
 
 #[cfg(test)]

@@ -15,10 +15,12 @@
 //! part, and reading them next to their entries is what makes queries cheap).
 
 mod builder;
+mod point_table;
 #[cfg(test)]
 mod tests;
 
 pub use builder::FeatureIndexBuilder;
+use point_table::PointTable;
 
 use crate::geo::{GeoPoint, GeoRect};
 
@@ -94,6 +96,7 @@ pub struct FeatureIndex {
     longitude_samples: Vec<i32>,
     band_latitudes: Vec<i32>,
     band_offsets: Vec<usize>,
+    points: PointTable,
 }
 
 impl FeatureIndex {
@@ -114,6 +117,7 @@ impl FeatureIndex {
             + self.longitude_samples.capacity() * 4
             + self.band_latitudes.capacity() * 4
             + self.band_offsets.capacity() * std::mem::size_of::<usize>()
+            + self.points.heap_bytes()
     }
 
     /// Returns the feature at `position` in the index's own order (`0..len()`), if any.
@@ -134,18 +138,23 @@ impl FeatureIndex {
         self.position_of(point).is_some()
     }
 
+    /// Returns, for each of `points` in order, whether at least one feature is at exactly
+    /// that point. Same answers as [`Self::has_feature_at`], but the lookups of nearby
+    /// points overlap, so a batch costs much less than one call per point.
+    pub fn have_features_at<'a>(
+        &'a self,
+        points: &'a [GeoPoint],
+    ) -> impl Iterator<Item = bool> + 'a {
+        points.chunks(point_table::BATCH).flat_map(move |chunk| {
+            let mut found = [false; point_table::BATCH];
+            self.points.contains_each(chunk, &mut found[..chunk.len()]);
+            found.into_iter().take(chunk.len())
+        })
+    }
+
     /// Returns the position of the first entry at exactly `point`, if any.
     fn position_of(&self, point: GeoPoint) -> Option<usize> {
-        let band = self.band_of(point.latitude());
-        let key = (point.longitude(), point.latitude());
-        let position = self.seek(band, point.longitude(), |e| {
-            (e.longitude(), e.latitude()) < key
-        });
-        self.entries
-            .get(position)
-            .filter(|_| position < self.band_offsets[band + 1])
-            .filter(|e| (e.longitude(), e.latitude()) == key)
-            .map(|_| position)
+        self.points.position_of(point)
     }
 
     /// Returns every feature inside `rect`, borrowing the index.

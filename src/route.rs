@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::geo::{GeoPoint, haversine_metres};
+use crate::geo::{GeoPoint, RouteEnd};
 
 /// The summary of a finished route, saturated to the wire's `int32` range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub struct RouteRecorder {
     point_count: u64,
     feature_count: u64,
     distance_metres: f64,
-    previous: Option<GeoPoint>,
+    previous: Option<RouteEnd>,
 }
 
 impl RouteRecorder {
@@ -38,8 +38,9 @@ impl RouteRecorder {
         if has_feature {
             self.feature_count += 1;
         }
+        let point = RouteEnd::new(point);
         if let Some(previous) = self.previous {
-            self.distance_metres += haversine_metres(previous, point);
+            self.distance_metres += previous.metres_to(point);
         }
         self.previous = Some(point);
     }

@@ -1,6 +1,6 @@
 //! Building a [`FeatureIndex`]: names in file order, then sorting, banding and rearranging.
 
-use super::{Entry, FeatureIndex, IndexError, SAMPLE_STRIDE};
+use super::{Entry, FeatureIndex, IndexError, PointTable, SAMPLE_STRIDE};
 use crate::geo::GeoPoint;
 
 /// All feature names in file order while building; `ends[id]` is where name `id` stops.
@@ -108,9 +108,13 @@ impl FeatureIndexBuilder {
     /// # Errors
     /// [`IndexError::TooManyFeatures`] when the feature count exceeds the index's capacity.
     pub fn push_pending(&mut self, location: GeoPoint) -> Result<(), IndexError> {
-        let id = u32::try_from(self.entries.len()).map_err(|_| IndexError::TooManyFeatures {
-            limit: u64::from(u32::MAX),
-        })?;
+        // Ids and positions stay below u32::MAX, so `position + 1` fits in u32 too.
+        let id = u32::try_from(self.entries.len())
+            .ok()
+            .filter(|&id| id < u32::MAX)
+            .ok_or(IndexError::TooManyFeatures {
+                limit: u64::from(u32::MAX),
+            })?;
         self.names.finish();
         self.entries.push(Entry { location, key: id });
         Ok(())
@@ -145,7 +149,10 @@ impl FeatureIndexBuilder {
             .step_by(SAMPLE_STRIDE)
             .map(|e| e.longitude())
             .collect();
+        // Built after the file-order names are gone, so it does not raise the peak.
+        let points = PointTable::build(&entries);
         FeatureIndex {
+            points,
             entries,
             names,
             longitude_samples,

@@ -169,3 +169,40 @@ fn bands_never_split_a_latitude() {
         assert!(entries.iter().all(|e| index.band_of(e.latitude()) == band));
     }
 }
+
+#[test]
+fn batched_point_lookups_match_single_ones_and_the_data() {
+    let mut rng = StdRng::seed_from_u64(11);
+    for n in [0, 1, 2, 15, 16, 17, 100, 2000] {
+        for span in [3, 1_000_000] {
+            let mut features = random_database(&mut rng, n, span);
+            // (0, 0) hashes to 0 and the poles and antimeridian are extremes: cover them.
+            if n > 2 {
+                features[0].0 = point(0, 0);
+                features[1].0 = point(900_000_000, -1_800_000_000);
+            }
+            let index = build(&features);
+            let probes: Vec<GeoPoint> = (0..rng.random_range(0..80))
+                .map(|_| {
+                    if !features.is_empty() && rng.random_bool(0.5) {
+                        features[rng.random_range(0..features.len())].0
+                    } else {
+                        point(
+                            rng.random_range(-span..=span),
+                            rng.random_range(-span..=span),
+                        )
+                    }
+                })
+                .chain([point(0, 0), point(-900_000_000, 1_800_000_000)])
+                .collect();
+            let batched: Vec<bool> = index.have_features_at(&probes).collect();
+            let expected: Vec<bool> = probes
+                .iter()
+                .map(|p| features.iter().any(|(q, _)| q == p))
+                .collect();
+            assert_eq!(batched, expected, "n {n} span {span}");
+            let single: Vec<bool> = probes.iter().map(|p| index.has_feature_at(*p)).collect();
+            assert_eq!(single, expected, "n {n} span {span}");
+        }
+    }
+}

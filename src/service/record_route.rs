@@ -2,42 +2,67 @@
 
 use std::time::Instant;
 
+use futures::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::convert::{point_from_pb, shutting_down, summary_to_pb};
 use super::{RouteGuideService, log_call};
+use crate::geo::GeoPoint;
 use crate::pb;
 use crate::route::RouteRecorder;
 
+/// Points taken from the request stream at once when that many are already received.
+const CHUNK: usize = 64;
+
 /// Runs one RecordRoute call until the client half-closes, a point is invalid, or the
 /// server drains. The deadline is enforced by the deadline layer, which drops this future.
+///
+/// Points that have already arrived are handled as a chunk: validated in order, then
+/// looked up in the index together (their lookups overlap), then added to the route.
 pub(super) async fn handle(
     service: &RouteGuideService,
     request: Request<Streaming<pb::Point>>,
 ) -> Result<Response<pb::RouteSummary>, Status> {
     let started = Instant::now();
-    let mut points = request.into_inner();
+    let mut chunks = request.into_inner().ready_chunks(CHUNK);
     let mut recorder = RouteRecorder::new();
-    // One drain future for the whole call: creating one per point would register and
-    // unregister a waiter (a lock each) for every message.
+    let mut points: Vec<GeoPoint> = Vec::with_capacity(CHUNK);
+    // One drain future for the whole call: creating one per chunk would register and
+    // unregister a waiter (a lock each) every time.
     let drained = service.drain.cancelled();
     tokio::pin!(drained);
     let result = loop {
-        let next = tokio::select! {
-            next = points.message() => next,
+        let chunk = tokio::select! {
+            // Drain first, so that a client that never pauses still sees the shutdown.
+            biased;
             () = &mut drained => break Err(shutting_down()),
+            chunk = chunks.next() => chunk,
         };
-        match next {
-            Ok(Some(point)) => match point_from_pb(&point, "") {
-                Ok(point) => recorder.add(point, service.index.has_feature_at(point)),
+        let Some(chunk) = chunk else {
+            break Ok(recorder.finish(started.elapsed()));
+        };
+        points.clear();
+        let mut failure = None;
+        for item in chunk {
+            match item.and_then(|point| {
+                point_from_pb(&point, "").map_err(|status| {
+                    // Formatted only on this error path, not for every point.
+                    let index = recorder.point_count() + points.len() as u64;
+                    Status::invalid_argument(format!("point {index}: {}", status.message()))
+                })
+            }) {
+                Ok(point) => points.push(point),
                 Err(status) => {
-                    // The index is formatted only on this error path, not for every point.
-                    let message = format!("point {}: {}", recorder.point_count(), status.message());
-                    break Err(tonic::Status::invalid_argument(message));
+                    failure = Some(status);
+                    break;
                 }
-            },
-            Ok(None) => break Ok(recorder.finish(started.elapsed())),
-            Err(status) => break Err(status),
+            }
+        }
+        for (&point, has_feature) in points.iter().zip(service.index.have_features_at(&points)) {
+            recorder.add(point, has_feature);
+        }
+        if let Some(status) = failure {
+            break Err(status);
         }
     };
     log_call(

@@ -102,3 +102,46 @@ async fn long_route_saturates_distance() {
     assert_eq!(summary.distance, i32::MAX);
     assert_eq!(summary.point_count, 251);
 }
+
+/// Long routes arrive many points per read, so the server handles them in chunks: the
+/// counts and distance must still be exactly those of the points one by one.
+#[tokio::test]
+async fn long_route_counts_every_point_once() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let features = canonical_features();
+    let route: Vec<pb::Point> = (0..5_000)
+        .map(|i| {
+            if i % 3 == 0 {
+                pb_point(i, -i)
+            } else {
+                features[i as usize % features.len()].0
+            }
+        })
+        .collect();
+    let with_feature = route
+        .iter()
+        .filter(|p| features.iter().any(|(f, _)| f == *p))
+        .count();
+    let summary = client
+        .record_route(futures::stream::iter(route.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(summary.point_count, 5_000);
+    assert_eq!(summary.feature_count as usize, with_feature);
+    assert_eq!(summary.distance, expected_distance(&route));
+}
+
+#[tokio::test]
+async fn invalid_point_deep_in_a_long_route_names_its_index() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let mut route: Vec<_> = (0..3_000).map(|i| pb_point(i, i)).collect();
+    route[2_345] = pb_point(-900_000_001, 0);
+    assert_status(
+        client.record_route(futures::stream::iter(route)).await,
+        Code::InvalidArgument,
+        "point 2345: latitude -900000001",
+    );
+}
