@@ -6,13 +6,20 @@
 # the linear-scan baseline (`routeguide serve --linear-scan`). Every load generator run's
 # JSON report is kept in $OUT/*.json; the summary table goes to stdout.
 #
-# Knobs: BENCH_OUT (default target/bench-run), BENCH_DURATION (10s), BENCH_WARMUP (2s).
+# Every 1M comparison runs BENCH_ROUNDS times, alternating which side goes first, and the
+# summary reports the median of the per-round ratios with their range.
+#
+# Knobs: BENCH_OUT (default target/bench-run), BENCH_DURATION (5s), BENCH_WARMUP (1s),
+# BENCH_ROUNDS (3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${BENCH_OUT:-target/bench-run}
-DURATION=${BENCH_DURATION:-10s}
-WARMUP=${BENCH_WARMUP:-2s}
+DURATION=${BENCH_DURATION:-5s}
+WARMUP=${BENCH_WARMUP:-1s}
+ROUNDS=${BENCH_ROUNDS:-3}
+# Whole-database streams of 10M features take seconds each: measure them longer.
+WHOLE_DURATION=${BENCH_WHOLE_DURATION:-15s}
 RG=target/release/routeguide
 CEILING=target/release/examples/ceiling
 OURS=127.0.0.1:50071
@@ -52,12 +59,13 @@ stop() {
 
 peak_rss_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
-# bench NAME ADDR ARGS...: one load generator run, JSON report in $OUT/NAME.json.
+# bench NAME ADDR PID ARGS...: one load generator run against the server with pid PID,
+# JSON report in $OUT/NAME.json.
 bench() {
-    local name=$1 addr=$2
-    shift 2
+    local name=$1 addr=$2 pid=$3
+    shift 3
     echo "+ $BENCH_PREFIX routeguide bench --addr $addr $* --duration $DURATION --warmup $WARMUP" >&2
-    $BENCH_PREFIX "$RG" bench --addr "$addr" --server-pid "$SERVER_PID" --duration "$DURATION" \
+    $BENCH_PREFIX "$RG" bench --addr "$addr" --server-pid "$pid" --duration "$DURATION" \
         --warmup "$WARMUP" --json "$@" >"$OUT/$name.json"
 }
 
@@ -66,38 +74,60 @@ LIST=(--rpc list-features --concurrency 32 --connections 2 --db "$OUT/db-1m.json
 ROUTE=(--rpc record-route --points 100 --concurrency 32 --connections 2 --db "$OUT/db-1m.json")
 CHAT=(--rpc route-chat --points 100 --streams 16 --connections 2 --db "$OUT/db-1m.json")
 
-# pass P: every 1M comparison, routeguide then the linear scan then the ceiling, with
-# reports in $OUT/P-*.json.
+# measure P R NAME ARGS... -- SERVER...: one round of one measure. Each SERVER is
+# label=addr=pid; the servers run back to back, in reverse order on even rounds so that a
+# drift of the machine's speed does not always favour the same side.
+measure() {
+    local p=$1 r=$2 name=$3
+    shift 3
+    local args=()
+    while [ "$1" != "--" ]; do args+=("$1"); shift; done
+    shift
+    local servers=("$@")
+    if [ $((r % 2)) -eq 0 ]; then
+        local reversed=()
+        for ((i = ${#servers[@]} - 1; i >= 0; i--)); do reversed+=("${servers[i]}"); done
+        servers=("${reversed[@]}")
+    fi
+    local server label addr pid
+    for server in "${servers[@]}"; do
+        IFS== read -r label addr pid <<<"$server"
+        bench "$p-r$r-$name-$label" "$addr" "$pid" "${args[@]}"
+    done
+}
+
+# pass P: every 1M comparison, ROUNDS times, with reports in $OUT/P-rR-*.json. All three
+# servers stay up for the whole pass (an idle one uses no CPU).
 pass() {
     local p=$1
     start "$p-ours" "$RG" serve --addr "$OURS" --db "$OUT/db-1m.json"
-    bench "$p-get-ours" "$OURS" "${GET[@]}"
-    bench "$p-list001-ours" "$OURS" "${LIST[@]}" --rect-size 0.001
-    bench "$p-list01-ours" "$OURS" "${LIST[@]}" --rect-size 0.01
-    bench "$p-route-ours" "$OURS" "${ROUTE[@]}"
-    bench "$p-chat-ours" "$OURS" "${CHAT[@]}"
-    stop
-
+    local ours_pid=$SERVER_PID
     start "$p-linear" "$RG" serve --addr "$LINEAR" --db "$OUT/db-1m.json" --linear-scan
-    bench "$p-list001-linear" "$LINEAR" "${LIST[@]}" --rect-size 0.001
-    bench "$p-list01-linear" "$LINEAR" "${LIST[@]}" --rect-size 0.01
-    stop
-
-    # The ceiling streams as many features per call as routeguide did on average.
+    local linear_pid=$SERVER_PID
+    # The ceiling streams as many features per call as routeguide does on average.
+    bench "$p-probe-list01" "$OURS" "$ours_pid" "${LIST[@]}" --rect-size 0.01
     local per_call
-    per_call=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(round(r["received"]/r["sent"]))' "$OUT/$p-list01-ours.json")
+    per_call=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(round(r["received"]/r["sent"]))' "$OUT/$p-probe-list01.json")
     start "$p-ceiling" "$CEILING" --addr "$CEIL" --list-features "$per_call"
-    bench "$p-get-ceiling" "$CEIL" "${GET[@]}"
-    bench "$p-list01-ceiling" "$CEIL" "${LIST[@]}" --rect-size 0.01
-    bench "$p-route-ceiling" "$CEIL" "${ROUTE[@]}"
-    bench "$p-chat-ceiling" "$CEIL" "${CHAT[@]}"
-    stop
+    local ceiling_pid=$SERVER_PID
+    local ours="ours=$OURS=$ours_pid" linear="linear=$LINEAR=$linear_pid" ceiling="ceiling=$CEIL=$ceiling_pid"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        measure "$p" "$r" get "${GET[@]}" -- "$ours" "$ceiling"
+        measure "$p" "$r" list001 "${LIST[@]}" --rect-size 0.001 -- "$ours" "$linear"
+        measure "$p" "$r" list01 "${LIST[@]}" --rect-size 0.01 -- "$ours" "$ceiling" "$linear"
+        measure "$p" "$r" route "${ROUTE[@]}" -- "$ours" "$ceiling"
+        measure "$p" "$r" chat "${CHAT[@]}" -- "$ours" "$ceiling"
+    done
+    for pid in "$ours_pid" "$linear_pid" "$ceiling_pid"; do
+        kill -INT "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
 }
 
 # Shared: both sides float over both cores, as a deployment would run.
 SERVER_PREFIX="" BENCH_PREFIX=""
 pass shared
-# Pinned: the server gets core 0 and the load generator core 1, so neither steals the
+# Pinned: the servers get core 0 and the load generator core 1, so neither steals the
 # other's CPU and each server is measured on exactly one core.
 SERVER_PREFIX="taskset -c 0" BENCH_PREFIX="taskset -c 1"
 pass pinned
@@ -109,13 +139,13 @@ begin=$(date +%s.%N)
 BARE_SECONDS=$(echo "$(date +%s.%N) - $begin" | bc)
 start ours-10m "$RG" serve --addr "$OURS" --db "$OUT/db-10m.json"
 STARTUP_10M=$STARTUP_SECONDS
-bench whole-ours "$OURS" --rpc list-features --whole-world --streams 2 --connections 2 --timeout 600s
+DURATION=$WHOLE_DURATION bench whole-ours "$OURS" "$SERVER_PID" --rpc list-features --whole-world --streams 2 --connections 2 --timeout 600s
 PEAK_10M=$(peak_rss_mib "$SERVER_PID")
 stop
 start ceiling-10m "$CEILING" --addr "$CEIL" --list-features 10000000
-bench whole-ceiling "$CEIL" --rpc list-features --whole-world --streams 2 --connections 2 --timeout 600s
+DURATION=$WHOLE_DURATION bench whole-ceiling "$CEIL" "$SERVER_PID" --rpc list-features --whole-world --streams 2 --connections 2 --timeout 600s
 stop
 
-python3 scripts/bench_summary.py "$OUT" "$BARE_SECONDS" "$STARTUP_10M" "$PEAK_10M"
+python3 scripts/bench_summary.py "$OUT" "$ROUNDS" "$BARE_SECONDS" "$STARTUP_10M" "$PEAK_10M"
 grep -h "database loaded" "$OUT/ours-10m.log"
 grep -h "bare parse done" "$OUT/bare-parse-10m.log"

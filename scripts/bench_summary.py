@@ -1,8 +1,14 @@
-"""Prints the BENCHMARKS.md tables from the JSON reports scripts/bench.sh leaves in OUT."""
+"""Prints the BENCHMARKS.md tables from the JSON reports scripts/bench.sh leaves in OUT.
+
+Every 1M measure ran ROUNDS times with the sides alternating; a ratio is the median of
+the per-round ratios (each round's two runs are back to back), shown with its range.
+"""
 import json
+import statistics
 import sys
 
-out, bare, startup, peak = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+out, rounds = sys.argv[1], int(sys.argv[2])
+bare, startup, peak = float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 
 
 def report(name):
@@ -10,52 +16,87 @@ def report(name):
         return json.load(f)
 
 
-def cores(rep, who):
-    c = rep.get(who)
-    return f"{c['cores']:.2f}" if c else "-"
-
-
 def server_us(rep, per):
     c = rep.get("server_cpu")
     if not c or not rep[per]:
-        return "-"
-    return f"{(c['user_seconds'] + c['system_seconds']) * 1e6 / rep[per]:.2f}"
+        return None
+    return (c["user_seconds"] + c["system_seconds"]) * 1e6 / rep[per]
 
 
+def cores(rep, who):
+    c = rep.get(who)
+    return c["cores"] if c else None
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+# (what, measure, baseline label, value key, per-item key, target, baseline name)
 ROWS = [
-    ("GetFeature calls/s", "get-ours", "get-ceiling", "calls_per_second", "sent", ">= 0.9x", "ceiling"),
-    ("ListFeatures 0.001° calls/s", "list001-ours", "list001-linear", "calls_per_second", "sent", ">= 40x", "linear scan"),
-    ("ListFeatures 0.01° calls/s", "list01-ours", "list01-ceiling", "calls_per_second", "sent", ">= 0.9x", "ceiling"),
-    ("ListFeatures 0.01° calls/s", "list01-ours", "list01-linear", "calls_per_second", "sent", ">= 15x", "linear scan"),
-    ("RecordRoute points/s", "route-ours", "route-ceiling", "sent_per_second", "sent", ">= 0.9x", "ceiling"),
-    ("RouteChat notes/s, 16 streams", "chat-ours", "chat-ceiling", "sent_per_second", "sent", "reported", "ceiling"),
+    ("GetFeature calls/s", "get", "ceiling", "calls_per_second", "sent", ">= 0.9x", "ceiling"),
+    ("ListFeatures 0.001° calls/s", "list001", "linear", "calls_per_second", "sent", ">= 40x", "linear scan"),
+    ("ListFeatures 0.01° calls/s", "list01", "ceiling", "calls_per_second", "sent", ">= 0.9x", "ceiling"),
+    ("ListFeatures 0.01° calls/s", "list01", "linear", "calls_per_second", "sent", ">= 15x", "linear scan"),
+    ("RecordRoute points/s", "route", "ceiling", "sent_per_second", "sent", ">= 0.9x", "ceiling"),
+    ("RouteChat notes/s, 16 streams", "chat", "ceiling", "sent_per_second", "sent", "reported", "ceiling"),
 ]
 
 
-def table(prefix, rows):
-    print("| measure | routeguide | baseline | ratio | target | server CPU µs per call or item: ours / baseline | ratio of CPU per item | p50 / p99 ms (ours) | cores used, server / bench: ours; baseline |")
+def rounds_table(prefix):
+    print("| measure | routeguide (median) | baseline (median) | ratio: median (range) | target "
+          "| server CPU µs per call or item: ours / baseline | ratio of CPU per item | p50 / p99 ms (ours) "
+          "| cores used, server / bench: ours; baseline |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for what, ours, base, key, per, target, base_name in rows:
-        a, b = report(prefix + ours), report(prefix + base)
-        ratio = a[key] / b[key] if b[key] else float("inf")
-        ua, ub = server_us(a, per), server_us(b, per)
-        cpu_ratio = f"{float(ub) / float(ua):.2f}x" if "-" not in (ua, ub) else "-"
-        print(f"| {what} | {a[key]:,.0f} | {base_name} {b[key]:,.0f} | **{ratio:.2f}x** | {target} | {ua} / {ub} | {cpu_ratio} | "
-              f"{a['latency_ms']['p50']:.3f} / {a['latency_ms']['p99']:.3f} | "
-              f"{cores(a, 'server_cpu')} / {cores(a, 'bench_cpu')}; {cores(b, 'server_cpu')} / {cores(b, 'bench_cpu')} |")
-    names = {prefix + n for row in rows for n in row[1:3]}
-    errors = {n: report(n)["errors"] for n in sorted(names) if report(n)["errors"]}
+    errors = {}
+    for what, measure, base, key, per, target, base_name in ROWS:
+        ours = [report(f"{prefix}-r{r}-{measure}-ours") for r in range(1, rounds + 1)]
+        theirs = [report(f"{prefix}-r{r}-{measure}-{base}") for r in range(1, rounds + 1)]
+        ratios = [a[key] / b[key] if b[key] else float("inf") for a, b in zip(ours, theirs)]
+        ua = median([server_us(a, per) for a in ours])
+        ub = median([server_us(b, per) for b in theirs])
+        cpu_ratio = ub / ua if ua and ub else None
+        print(f"| {what} | {median([a[key] for a in ours]):,.0f} | {base_name} {median([b[key] for b in theirs]):,.0f} "
+              f"| **{median(ratios):.2f}x** ({min(ratios):.2f}-{max(ratios):.2f}) | {target} "
+              f"| {fmt(ua, '.2f')} / {fmt(ub, '.2f')} | {fmt(cpu_ratio, '.2f')}x "
+              f"| {median([a['latency_ms']['p50'] for a in ours]):.3f} / {median([a['latency_ms']['p99'] for a in ours]):.3f} "
+              f"| {fmt(median([cores(a, 'server_cpu') for a in ours]), '.2f')} / {fmt(median([cores(a, 'bench_cpu') for a in ours]), '.2f')}; "
+              f"{fmt(median([cores(b, 'server_cpu') for b in theirs]), '.2f')} / {fmt(median([cores(b, 'bench_cpu') for b in theirs]), '.2f')} |")
+        for r, rep in enumerate(ours + theirs):
+            if rep["errors"]:
+                errors[f"{measure} run {r}"] = rep["errors"]
     print(f"\nerrors: {errors or 'none'}")
 
 
-for prefix, title in [("shared-", "Shared cores (server and load generator float over both cores)"),
-                      ("pinned-", "Pinned (server on core 0, load generator on core 1)")]:
-    print(f"\n### {title}\n")
-    table(prefix, ROWS)
-    l01, l001 = report(prefix + "list01-ours"), report(prefix + "list001-ours")
-    print(f"features per call: 0.01° {l01['received'] / l01['sent']:.1f}, 0.001° {l001['received'] / l001['sent']:.2f}")
+def single_table(rows):
+    print("| measure | routeguide | baseline | ratio | target | server CPU µs per item: ours / baseline | ratio of CPU per item |")
+    print("|---|---|---|---|---|---|---|")
+    for what, ours, base, key, per, target, base_name in rows:
+        a, b = report(ours), report(base)
+        ratio = a[key] / b[key] if b[key] else float("inf")
+        ua, ub = server_us(a, per), server_us(b, per)
+        cpu_ratio = ub / ua if ua and ub else None
+        print(f"| {what} | {a[key]:,.0f} | {base_name} {b[key]:,.0f} | **{ratio:.2f}x** | {target} "
+              f"| {fmt(ua, '.3f')} / {fmt(ub, '.3f')} | {fmt(cpu_ratio, '.2f')}x |")
+    errors = {n: report(n)["errors"] for row in rows for n in row[1:3] if report(n)["errors"]}
+    print(f"\nerrors: {errors or 'none'}")
+
+
+for prefix, title in [("shared", "Shared cores (servers and load generator float over both cores)"),
+                      ("pinned", "Pinned (servers on core 0, load generator on core 1)")]:
+    print(f"\n### {title}, {rounds} rounds\n")
+    rounds_table(prefix)
+    l01 = [report(f"{prefix}-r{r}-list01-ours") for r in range(1, rounds + 1)]
+    l001 = [report(f"{prefix}-r{r}-list001-ours") for r in range(1, rounds + 1)]
+    per_call = lambda reps: sum(r["received"] for r in reps) / sum(r["sent"] for r in reps)
+    print(f"features per call: 0.01° {per_call(l01):.1f}, 0.001° {per_call(l001):.2f}")
 
 print("\n### 10M features\n")
-table("", [("Whole-database ListFeatures features/s", "whole-ours", "whole-ceiling", "received_per_second", "received", ">= 0.8x", "ceiling")])
+single_table([("Whole-database ListFeatures features/s", "whole-ours", "whole-ceiling", "received_per_second", "received", ">= 0.8x", "ceiling")])
 print(f"\nbare serde_json parse {bare:.2f} s (process start to exit); `routeguide serve` start-up to `listening on` {startup:.2f} s: "
       f"**{startup / bare:.2f}x** (target <= 2x); serve peak RSS (VmHWM) after loading and the whole-database streams: **{peak} MiB** (target <= 1024)")

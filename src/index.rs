@@ -1,15 +1,18 @@
 //! `FeatureIndex`: the immutable feature database with exact-point and rectangle queries.
 //!
-//! Layout (about 12 bytes per feature plus its name, no per-feature allocation):
+//! Layout (about 30 bytes per feature plus its name, no per-feature allocation):
 //! - `entries`: one `(latitude, longitude, name offset)` per feature, split into latitude
 //!   bands of about `8 * sqrt(n)` features and sorted by `(longitude, latitude, file order)`
 //!   inside a band;
 //! - `names`: one string holding every name in `entries` order, so the name of entry `i`
 //!   ends where entry `i + 1`'s starts and a query's results are read sequentially;
 //! - `longitude_samples`: every 16th entry's longitude (a quarter byte per feature), so
-//!   a search inside a band touches a small, cache-resident array before the entries.
+//!   a search inside a band touches a small, cache-resident array before the entries;
+//! - `points`: a hash table from each distinct point to its first entry (about 18 bytes
+//!   per distinct point, see `point_table.rs`).
 //!
-//! A point lookup is one band pick plus one search in that band; a rectangle query visits
+//! A point lookup is one slot of the hash table (plus the entry and name for `first_at`),
+//! and lookups made as a batch overlap their cache misses; a rectangle query visits
 //! only the bands its latitudes cross and, in each, only the longitude run inside it.
 //! Names are read in file order and rearranged once at build time (names are the largest
 //! part, and reading them next to their entries is what makes queries cheap).
