@@ -47,6 +47,19 @@ fn random_database(rng: &mut StdRng, n: usize, span: i32) -> Vec<(GeoPoint, Stri
     features
 }
 
+/// Returns a feature's location half the time (when there are features), else a random
+/// point within `span` of the origin on both axes.
+fn pick_point(rng: &mut StdRng, features: &[(GeoPoint, String)], span: i32) -> GeoPoint {
+    if !features.is_empty() && rng.random_bool(0.5) {
+        features[rng.random_range(0..features.len())].0
+    } else {
+        point(
+            rng.random_range(-span..=span),
+            rng.random_range(-span..=span),
+        )
+    }
+}
+
 #[test]
 fn empty_index_finds_nothing() {
     let index = build(&[]);
@@ -79,17 +92,10 @@ fn matches_linear_scan_on_random_databases() {
         let features = random_database(&mut rng, n, span);
         let index = build(&features);
         for _ in 0..50 {
-            let pick = |rng: &mut StdRng| {
-                if !features.is_empty() && rng.random_bool(0.5) {
-                    features[rng.random_range(0..features.len())].0
-                } else {
-                    point(
-                        rng.random_range(-span..=span),
-                        rng.random_range(-span..=span),
-                    )
-                }
-            };
-            let (a, b) = (pick(&mut rng), pick(&mut rng));
+            let (a, b) = (
+                pick_point(&mut rng, &features, span),
+                pick_point(&mut rng, &features, span),
+            );
             // Corners taken from features put features exactly on corners and edges;
             // equal coordinates make degenerate rectangles.
             let b = if rng.random_bool(0.1) { a } else { b };
@@ -183,16 +189,7 @@ fn batched_point_lookups_match_single_ones_and_the_data() {
             }
             let index = build(&features);
             let probes: Vec<GeoPoint> = (0..rng.random_range(0..80))
-                .map(|_| {
-                    if !features.is_empty() && rng.random_bool(0.5) {
-                        features[rng.random_range(0..features.len())].0
-                    } else {
-                        point(
-                            rng.random_range(-span..=span),
-                            rng.random_range(-span..=span),
-                        )
-                    }
-                })
+                .map(|_| pick_point(&mut rng, &features, span))
                 .chain([point(0, 0), point(-900_000_000, 1_800_000_000)])
                 .collect();
             let batched: Vec<bool> = index.have_features_at(&probes).collect();
