@@ -85,10 +85,24 @@ fn index_first_at(bencher: divan::Bencher) {
     });
 }
 
+/// Route points as the load generator picks them: 65,536 real feature locations, every
+/// other one moved by one E7 unit so that about half the lookups miss, as on a real route.
+fn route_points() -> Vec<GeoPoint> {
+    let index = &*INDEX;
+    let mut rng = StdRng::seed_from_u64(9);
+    (0..65_536)
+        .filter_map(|i| {
+            let f = index.feature_at(rng.random_range(0..index.len()))?;
+            let (lat, lon) = (f.location.latitude(), f.location.longitude());
+            Some(GeoPoint::saturating(lat, lon + i % 2))
+        })
+        .collect()
+}
+
 /// RecordRoute's lookup: 64 route points (a chunk as the server takes them), one at a time.
 #[divan::bench]
 fn route_chunk_one_by_one(bencher: divan::Bencher) {
-    let points: Vec<GeoPoint> = squares(0.0).iter().map(|r| r.min()).collect();
+    let points = route_points();
     let mut i = 0;
     bencher.bench_local(|| {
         i = (i + 64) % (points.len() - 64);
@@ -102,7 +116,7 @@ fn route_chunk_one_by_one(bencher: divan::Bencher) {
 /// The same 64 points through the batched lookup the server uses.
 #[divan::bench]
 fn route_chunk_batched(bencher: divan::Bencher) {
-    let points: Vec<GeoPoint> = squares(0.0).iter().map(|r| r.min()).collect();
+    let points = route_points();
     let mut i = 0;
     bencher.bench_local(|| {
         i = (i + 64) % (points.len() - 64);

@@ -6,18 +6,19 @@
 # the linear-scan baseline (`routeguide serve --linear-scan`). Every load generator run's
 # JSON report is kept in $OUT/*.json; the summary table goes to stdout.
 #
-# Every 1M comparison runs BENCH_ROUNDS times, alternating which side goes first, and the
-# summary reports the median of the per-round ratios with their range.
+# Every 1M comparison runs BENCH_ROUNDS times, alternating which side goes first (keep
+# it even so that each side goes first equally often), and the summary reports the median
+# of the per-round ratios with their range.
 #
 # Knobs: BENCH_OUT (default target/bench-run), BENCH_DURATION (5s), BENCH_WARMUP (1s),
-# BENCH_ROUNDS (3).
+# BENCH_ROUNDS (4), BENCH_WHOLE_DURATION (15s, each 10M whole-database run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${BENCH_OUT:-target/bench-run}
 DURATION=${BENCH_DURATION:-5s}
 WARMUP=${BENCH_WARMUP:-1s}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-4}
 # Whole-database streams of 10M features take seconds each: measure them longer.
 WHOLE_DURATION=${BENCH_WHOLE_DURATION:-15s}
 RG=target/release/routeguide

@@ -1,7 +1,9 @@
 """Prints the BENCHMARKS.md tables from the JSON reports scripts/bench.sh leaves in OUT.
 
-Every 1M measure ran ROUNDS times with the sides alternating; a ratio is the median of
-the per-round ratios (each round's two runs are back to back), shown with its range.
+Every 1M measure ran ROUNDS times, the order of its servers reversed on even rounds; a
+ratio is the median of the per-round ratios (within a round the runs are back to back),
+shown with its range. The other columns are medians of each side's values over the rounds
+(so "ratio of CPU per item" is a ratio of medians).
 """
 import json
 import statistics
@@ -67,9 +69,10 @@ def rounds_table(prefix):
               f"| {median([a['latency_ms']['p50'] for a in ours]):.3f} / {median([a['latency_ms']['p99'] for a in ours]):.3f} "
               f"| {fmt(median([cores(a, 'server_cpu') for a in ours]), '.2f')} / {fmt(median([cores(a, 'bench_cpu') for a in ours]), '.2f')}; "
               f"{fmt(median([cores(b, 'server_cpu') for b in theirs]), '.2f')} / {fmt(median([cores(b, 'bench_cpu') for b in theirs]), '.2f')} |")
-        for r, rep in enumerate(ours + theirs):
-            if rep["errors"]:
-                errors[f"{measure} run {r}"] = rep["errors"]
+        for side, reps in (("ours", ours), (base, theirs)):
+            for r, rep in enumerate(reps, start=1):
+                if rep["errors"]:
+                    errors[f"{measure} {side} round {r}"] = rep["errors"]
     print(f"\nerrors: {errors or 'none'}")
 
 

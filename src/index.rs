@@ -138,7 +138,7 @@ impl FeatureIndex {
 
     /// Returns whether at least one feature is at exactly `point` (without reading names).
     pub fn has_feature_at(&self, point: GeoPoint) -> bool {
-        self.position_of(point).is_some()
+        self.points.contains(point)
     }
 
     /// Returns, for each of `points` in order, whether at least one feature is at exactly

@@ -108,7 +108,8 @@ impl FeatureIndexBuilder {
     /// # Errors
     /// [`IndexError::TooManyFeatures`] when the feature count exceeds the index's capacity.
     pub fn push_pending(&mut self, location: GeoPoint) -> Result<(), IndexError> {
-        // Ids and positions stay below u32::MAX, so `position + 1` fits in u32 too.
+        // Ids stay below u32::MAX: every position fits the point table's `u32`s, and the
+        // limit in the error is exactly the number of features accepted.
         let id = u32::try_from(self.entries.len())
             .ok()
             .filter(|&id| id < u32::MAX)
@@ -149,7 +150,8 @@ impl FeatureIndexBuilder {
             .step_by(SAMPLE_STRIDE)
             .map(|e| e.longitude())
             .collect();
-        // Built after the file-order names are gone, so it does not raise the peak.
+        // Built after the file-order names are gone: with names of typical length (tens of
+        // bytes) the peak stays the moment above, when the names exist twice.
         let points = PointTable::build(&entries);
         FeatureIndex {
             points,

@@ -17,7 +17,7 @@ use crate::geo::GeoPoint;
 /// point hashes to it.
 const EMPTY: u64 = mix(pack(i32::MAX, i32::MAX));
 
-/// Points looked up together by [`PointTable::slots_of`]: enough to keep the core's
+/// Points looked up together by [`PointTable::contains_each`]: enough to keep the core's
 /// outstanding misses busy, small enough to stay on the stack.
 pub(super) const BATCH: usize = 16;
 
@@ -34,8 +34,15 @@ impl PointTable {
     /// Returns the table of `entries`, in which entries at one point are adjacent and the
     /// first of them is the one to find.
     pub(super) fn build(entries: &[Entry]) -> Self {
-        // Two thirds full at most: a probe stays within a cache line or two.
-        let capacity = entries.len() + entries.len() / 2 + 1;
+        let distinct = entries
+            .iter()
+            .zip(entries.iter().skip(1))
+            .filter(|(a, b)| a.location != b.location)
+            .count()
+            + usize::from(!entries.is_empty());
+        // Two thirds full at most, and never full: a probe stays within a cache line or
+        // two and always meets an empty slot.
+        let capacity = distinct + distinct / 2 + 1;
         let mut table = Self {
             hashes: vec![EMPTY; capacity],
             positions: vec![0; capacity],
@@ -62,6 +69,13 @@ impl PointTable {
     pub(super) fn heap_bytes(&self) -> usize {
         self.hashes.capacity() * std::mem::size_of::<u64>()
             + self.positions.capacity() * std::mem::size_of::<u32>()
+    }
+
+    /// Returns whether the table has `point`; reads the slots only.
+    pub(super) fn contains(&self, point: GeoPoint) -> bool {
+        let hash = hash(point);
+        let slot = self.home(hash);
+        self.probe(hash, slot, self.hashes[slot]).is_some()
     }
 
     /// Returns the position of the first entry at `point`, if any.
