@@ -24,7 +24,12 @@ pub(super) async fn handle(
     request: Request<Streaming<pb::Point>>,
 ) -> Result<Response<pb::RouteSummary>, Status> {
     let started = Instant::now();
-    let mut chunks = request.into_inner().ready_chunks(CHUNK);
+    // A `Status` is ~170 bytes and a `Point` 8: boxing the (rare) error keeps each chunk
+    // small, so gathering a chunk moves 16 bytes per point instead of a whole `Result`.
+    let mut chunks = request
+        .into_inner()
+        .map(|item| item.map_err(Box::new))
+        .ready_chunks(CHUNK);
     let mut recorder = RouteRecorder::new();
     let mut points: Vec<GeoPoint> = Vec::with_capacity(CHUNK);
     // One drain future for the whole call: creating one per chunk would register and
@@ -44,7 +49,7 @@ pub(super) async fn handle(
         points.clear();
         let mut failure = None;
         for item in chunk {
-            match item.and_then(|point| {
+            match item.map_err(|status| *status).and_then(|point| {
                 point_from_pb(&point, "").map_err(|status| {
                     // Formatted only on this error path, not for every point.
                     let index = recorder.point_count() + points.len() as u64;
