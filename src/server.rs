@@ -11,6 +11,9 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::health::health_reporter;
+use route_first::RouteGuideFirstLayer;
+
+mod route_first;
 
 use crate::config::ServerConfig;
 use crate::index::FeatureIndex;
@@ -111,10 +114,10 @@ pub async fn serve(
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
         .layer(DeadlineLayer)
+        .layer(RouteGuideFirstLayer::new(route_guide))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(route_guide)
         .serve_with_incoming_shutdown(incoming, begin_shutdown);
     tokio::pin!(serving);
     tracing::info!(%address, "listening on {address}");

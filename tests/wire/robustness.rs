@@ -186,3 +186,32 @@ async fn abandoned_whole_database_streams_stop_producing() {
     }
     assert_healthy(&server).await;
 }
+
+/// RouteGuide paths skip tonic's router (see `server/route_first.rs`); unknown methods of
+/// the service and unknown services must still answer `UNIMPLEMENTED`, and health keeps
+/// its route.
+#[tokio::test]
+async fn unknown_methods_and_services_are_unimplemented() {
+    let server = TestServer::start().await;
+    for path in [
+        "/routeguide.RouteGuide/NoSuchMethod",
+        "/routeguide.RouteGuideV2/GetFeature",
+        "/no.such.Service/GetFeature",
+    ] {
+        let mut grpc = tonic::client::Grpc::new(server.channel().await);
+        grpc.ready().await.unwrap();
+        let result: Result<tonic::Response<pb::Feature>, tonic::Status> = grpc
+            .unary(
+                tonic::Request::new(pb_point(1, 1)),
+                http::uri::PathAndQuery::from_static(path),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await;
+        assert_eq!(
+            result.unwrap_err().code(),
+            tonic::Code::Unimplemented,
+            "{path}"
+        );
+    }
+    assert_healthy(&server).await;
+}

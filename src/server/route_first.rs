@@ -1,0 +1,107 @@
+//! `RouteGuideFirst`: RouteGuide calls go straight to their service, all others to the router.
+//!
+//! tonic's router (axum) re-boxes every request and response body on the way through,
+//! which costs a few allocations and an indirection per frame. RouteGuide carries nearly
+//! all the traffic, so its calls skip the router; health and reflection keep it.
+
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use futures::future::Either;
+use tonic::body::Body;
+use tonic::server::NamedService;
+
+/// Tower layer that puts `route_guide` in front of the router it wraps.
+#[derive(Debug, Clone)]
+pub(super) struct RouteGuideFirstLayer<R> {
+    route_guide: R,
+}
+
+impl<R> RouteGuideFirstLayer<R> {
+    /// Returns the layer; `route_guide` answers every path under its service name.
+    pub(super) fn new(route_guide: R) -> Self {
+        Self { route_guide }
+    }
+}
+
+impl<S, R: Clone> tower::Layer<S> for RouteGuideFirstLayer<R> {
+    type Service = RouteGuideFirst<S, R>;
+
+    fn layer(&self, router: S) -> Self::Service {
+        RouteGuideFirst {
+            router,
+            route_guide: self.route_guide.clone(),
+        }
+    }
+}
+
+/// Sends requests for `R`'s service (`/{R::NAME}/...`) to `route_guide`, others to `router`.
+#[derive(Debug, Clone)]
+pub(super) struct RouteGuideFirst<S, R> {
+    router: S,
+    route_guide: R,
+}
+
+impl<S, R> RouteGuideFirst<S, R>
+where
+    R: NamedService,
+{
+    fn is_route_guide(path: &str) -> bool {
+        path.strip_prefix('/')
+            .and_then(|rest| rest.strip_prefix(R::NAME))
+            .is_some_and(|method| method.starts_with('/'))
+    }
+}
+
+impl<S, R, B> tower::Service<http::Request<B>> for RouteGuideFirst<S, R>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<Body>, Error = Infallible>,
+    R: tower::Service<http::Request<B>, Response = http::Response<Body>, Error = Infallible>
+        + NamedService,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Either<R::Future, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Both are always ready (tonic's generated servers and its router are); asking
+        // both keeps this correct should either ever apply backpressure.
+        match (self.route_guide.poll_ready(cx), self.router.poll_ready(cx)) {
+            (Poll::Ready(Ok(())), Poll::Ready(Ok(()))) => Poll::Ready(Ok(())),
+            _ => Poll::Pending,
+        }
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        if Self::is_route_guide(request.uri().path()) {
+            Either::Left(self.route_guide.call(request))
+        } else {
+            Either::Right(self.router.call(request))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::route_guide_server::RouteGuideServer;
+    use crate::service::RouteGuideService;
+
+    type First = RouteGuideFirst<(), RouteGuideServer<RouteGuideService>>;
+
+    #[test]
+    fn only_route_guide_paths_skip_the_router() {
+        assert!(First::is_route_guide("/routeguide.RouteGuide/GetFeature"));
+        assert!(First::is_route_guide("/routeguide.RouteGuide/Unknown"));
+        for other in [
+            "/grpc.health.v1.Health/Check",
+            "/routeguide.RouteGuideX/GetFeature",
+            "/routeguide.RouteGuide",
+            "routeguide.RouteGuide/GetFeature",
+            "/",
+            "",
+        ] {
+            assert!(!First::is_route_guide(other), "{other}");
+        }
+    }
+}
