@@ -196,11 +196,6 @@ impl RouteEnd {
         }
     }
 
-    /// Returns the point.
-    pub fn point(self) -> GeoPoint {
-        self.point
-    }
-
     /// Returns the haversine distance in metres to `to`; bit for bit what
     /// [`haversine_metres`] returns for the two points.
     pub fn metres_to(self, to: RouteEnd) -> f64 {

@@ -132,7 +132,8 @@ impl FeatureIndex {
 
     /// Returns the first feature in file order at exactly `point`, if any.
     pub fn first_at(&self, point: GeoPoint) -> Option<FeatureRef<'_>> {
-        self.position_of(point)
+        self.points
+            .position_of(point)
             .map(|position| self.feature(position, self.entries[position]))
     }
 
@@ -153,11 +154,6 @@ impl FeatureIndex {
             self.points.contains_each(chunk, &mut found[..chunk.len()]);
             found.into_iter().take(chunk.len())
         })
-    }
-
-    /// Returns the position of the first entry at exactly `point`, if any.
-    fn position_of(&self, point: GeoPoint) -> Option<usize> {
-        self.points.position_of(point)
     }
 
     /// Returns every feature inside `rect`, borrowing the index.
