@@ -146,6 +146,12 @@ pub async fn run(
     let counters: Vec<Arc<MessageCounters>> = (0..config.concurrency)
         .map(|_| Arc::new(MessageCounters::default()))
         .collect();
+    // Without warm-up the window opens before any worker starts, so that the messages of
+    // the first calls, which are recorded, are inside it.
+    let early_start = config
+        .warmup
+        .is_zero()
+        .then(|| WindowEdge::take(&counters, config.server_pid));
     let workers: Vec<_> = counters
         .iter()
         .enumerate()
@@ -163,17 +169,17 @@ pub async fn run(
         })
         .collect();
 
-    tokio::time::sleep_until(measure_from.into()).await;
-    let messages_start = total_messages(&counters);
-    let bench_cpu_start = CpuTime::of_self();
-    let server_cpu_start = config.server_pid.and_then(CpuTime::of_pid);
+    let start = match early_start {
+        Some(start) => start,
+        None => {
+            tokio::time::sleep_until(measure_from.into()).await;
+            WindowEdge::take(&counters, config.server_pid)
+        }
+    };
     tokio::time::sleep_until(stop_at.into()).await;
-    let messages_end = total_messages(&counters);
-    let bench_cpu = CpuTime::of_self().zip(bench_cpu_start);
-    let server_cpu = config
-        .server_pid
-        .and_then(CpuTime::of_pid)
-        .zip(server_cpu_start);
+    let end = WindowEdge::take(&counters, config.server_pid);
+    let bench_cpu = end.bench_cpu.zip(start.bench_cpu);
+    let server_cpu = end.server_cpu.zip(start.server_cpu);
     let wall = stop_at.saturating_duration_since(measure_from);
 
     let mut total = Recorder::new();
@@ -184,8 +190,8 @@ pub async fn run(
         }
     }
     let messages = Messages {
-        sent: messages_end.sent - messages_start.sent,
-        received: messages_end.received - messages_start.received,
+        sent: end.messages.sent - start.messages.sent,
+        received: end.messages.received - start.messages.received,
     };
     let throughput = total.summary(wall, messages);
     let calls = throughput.calls;
@@ -199,6 +205,23 @@ pub async fn run(
         bench_cpu: bench_cpu.map(|(end, start)| CpuUse::new(end.since(start), wall, calls)),
         server_cpu: server_cpu.map(|(end, start)| CpuUse::new(end.since(start), wall, calls)),
     })
+}
+
+/// The counts read at one edge of the measured window.
+struct WindowEdge {
+    messages: Messages,
+    bench_cpu: Option<CpuTime>,
+    server_cpu: Option<CpuTime>,
+}
+
+impl WindowEdge {
+    fn take(counters: &[Arc<MessageCounters>], server_pid: Option<u32>) -> Self {
+        Self {
+            messages: total_messages(counters),
+            bench_cpu: CpuTime::of_self(),
+            server_cpu: server_pid.and_then(CpuTime::of_pid),
+        }
+    }
 }
 
 /// Returns the messages all workers have moved so far.

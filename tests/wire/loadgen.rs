@@ -64,7 +64,9 @@ async fn every_rpc_runs_without_errors_and_counts_messages() {
         match (rpc, rect) {
             (Rpc::ListFeatures, RectShape::World) => assert!(t.received >= t.calls * 2_000),
             (Rpc::ListFeatures, _) => assert!(t.received >= t.calls, "a real point is inside"),
-            (Rpc::RecordRoute | Rpc::RouteChat, _) => assert!(t.sent >= t.calls * 10),
+            (Rpc::RecordRoute | Rpc::RouteChat, _) => {
+                assert!(t.sent >= t.calls * 10, "{rpc:?} {} {}", t.sent, t.calls)
+            }
             (Rpc::GetFeature, _) => assert!(t.sent >= t.received && t.received >= t.calls),
         }
         assert!(t.latency_ms.p50 <= t.latency_ms.p99 && t.latency_ms.p99 <= t.latency_ms.max);
