@@ -204,7 +204,10 @@ impl RouteEnd {
             (to.point.longitude_degrees() - self.point.longitude_degrees()).to_radians();
         let a = (delta_lat / 2.0).sin().powi(2)
             + self.cos_latitude * to.cos_latitude * (delta_lon / 2.0).sin().powi(2);
-        let c = 2.0 * a.sqrt().atan2((1.0 - a).sqrt());
+        // 2·asin(√a) is the haversine formula's central angle (the same angle as the
+        // examples' 2·atan2(√a, √(1−a)), at half the cost). Rounding can push `a` of
+        // near-antipodes a hair above 1, where the root of 1−a or the asin would be NaN.
+        let c = 2.0 * a.min(1.0).sqrt().asin();
         EARTH_RADIUS_METRES * c
     }
 }
@@ -277,5 +280,27 @@ mod tests {
         // Antipodes are half the circumference apart.
         let half = haversine_metres(point(0, 0), point(0, 1_800_000_000));
         assert!((half - EARTH_RADIUS_METRES * std::f64::consts::PI).abs() < 1e-3);
+    }
+
+    #[test]
+    fn antipodes_whose_haversine_term_rounds_above_one_are_half_the_circumference() {
+        // For these pairs sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2) rounds to 1 + 2⁻⁵²: taking
+        // the root of 1 − a, or the asin of √a, uncapped gives NaN.
+        for (from, to) in [
+            (
+                point(-834_308_498, -1_752_063_631),
+                point(834_308_498, 47_936_369),
+            ),
+            (
+                point(898_685_007, -605_023_453),
+                point(-898_685_007, 1_194_976_547),
+            ),
+        ] {
+            let half = haversine_metres(from, to);
+            assert!(
+                (half - EARTH_RADIUS_METRES * std::f64::consts::PI).abs() < 1e-3,
+                "{from} to {to}: {half}"
+            );
+        }
     }
 }

@@ -156,6 +156,12 @@ impl FeatureIndex {
         })
     }
 
+    /// Starts loading what [`Self::have_features_at`] will read for `points`, so that work
+    /// done in between overlaps the memory accesses. Only a hint: it changes no result.
+    pub fn prefetch_points(&self, points: &[GeoPoint]) {
+        self.points.prefetch(points);
+    }
+
     /// Returns every feature inside `rect`, borrowing the index.
     pub fn within(&self, rect: GeoRect) -> impl Iterator<Item = FeatureRef<'_>> + '_ {
         let mut query = RectQuery::new(self, rect);

@@ -34,15 +34,26 @@ impl RouteRecorder {
 
     /// Adds the next point of the route; `has_feature` says whether the database has a feature there.
     pub fn add(&mut self, point: GeoPoint, has_feature: bool) {
-        self.point_count += 1;
-        if has_feature {
-            self.feature_count += 1;
+        self.add_points(&[point]);
+        self.add_features(usize::from(has_feature));
+    }
+
+    /// Adds the next points of the route without their features: together with
+    /// [`Self::add_features`] for the same points, the same as [`Self::add`] for each.
+    pub fn add_points(&mut self, points: &[GeoPoint]) {
+        for &point in points {
+            self.point_count += 1;
+            let point = RouteEnd::new(point);
+            if let Some(previous) = self.previous {
+                self.distance_metres += previous.metres_to(point);
+            }
+            self.previous = Some(point);
         }
-        let point = RouteEnd::new(point);
-        if let Some(previous) = self.previous {
-            self.distance_metres += previous.metres_to(point);
-        }
-        self.previous = Some(point);
+    }
+
+    /// Counts `count` more received points at which the database has a feature.
+    pub fn add_features(&mut self, count: usize) {
+        self.feature_count += count as u64;
     }
 
     /// Returns how many points were added so far.
@@ -101,6 +112,27 @@ mod tests {
         assert_eq!(summary.feature_count, 6);
         assert_eq!(summary.distance_metres, 6);
         assert_eq!(summary.elapsed_seconds, 3);
+    }
+
+    #[test]
+    fn chunks_of_points_sum_like_points_one_by_one() {
+        let route: Vec<GeoPoint> = (0..50)
+            .map(|i| point(i * 7_654_321 % 900_000_000, i * -12_345_678))
+            .collect();
+        let mut one_by_one = RouteRecorder::new();
+        for (i, &p) in route.iter().enumerate() {
+            one_by_one.add(p, i % 3 == 0);
+        }
+        let mut chunked = RouteRecorder::new();
+        for chunk in route.chunks(16) {
+            chunked.add_points(chunk);
+        }
+        chunked.add_features(route.len().div_ceil(3));
+        assert_eq!(
+            chunked.finish(Duration::ZERO),
+            one_by_one.finish(Duration::ZERO)
+        );
+        assert!(chunked.distance_metres > 0.0);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::convert::{point_from_pb, shutting_down, summary_to_pb};
@@ -11,25 +11,26 @@ use crate::geo::GeoPoint;
 use crate::pb;
 use crate::route::RouteRecorder;
 
-/// Points taken from the request stream at once when that many are already received.
+/// The most points handled together: those already received when a chunk starts.
 const CHUNK: usize = 64;
+
+/// Points whose index memory is requested ahead of the distance work: enough to hide
+/// the memory latency, few enough for the loads in flight to stay within what a core
+/// tracks.
+const PREFETCH_AHEAD: usize = 16;
 
 /// Runs one RecordRoute call until the client half-closes, a point is invalid, or the
 /// server drains. The deadline is enforced by the deadline layer, which drops this future.
 ///
 /// Points that have already arrived are handled as a chunk: validated in order, then
-/// looked up in the index together (their lookups overlap), then added to the route.
+/// their index lookups are started, their distances added while the lookups are under
+/// way, and finally their features counted.
 pub(super) async fn handle(
     service: &RouteGuideService,
     request: Request<Streaming<pb::Point>>,
 ) -> Result<Response<pb::RouteSummary>, Status> {
     let started = Instant::now();
-    // A `Status` is ~170 bytes and a `Point` 8: boxing the (rare) error keeps each chunk
-    // small, so gathering a chunk moves 16 bytes per point instead of a whole `Result`.
-    let mut chunks = request
-        .into_inner()
-        .map(|item| item.map_err(Box::new))
-        .ready_chunks(CHUNK);
+    let mut stream = request.into_inner();
     let mut recorder = RouteRecorder::new();
     let mut points: Vec<GeoPoint> = Vec::with_capacity(CHUNK);
     // One drain future for the whole call: creating one per chunk would register and
@@ -37,37 +38,19 @@ pub(super) async fn handle(
     let drained = service.drain.cancelled();
     tokio::pin!(drained);
     let result = loop {
-        let chunk = tokio::select! {
+        let first = tokio::select! {
             // Drain first, so that a client that never pauses still sees the shutdown.
             biased;
             () = &mut drained => break Err(shutting_down()),
-            chunk = chunks.next() => chunk,
-        };
-        let Some(chunk) = chunk else {
-            break Ok(recorder.finish(started.elapsed()));
+            item = stream.next() => item,
         };
         points.clear();
-        let mut failure = None;
-        for item in chunk {
-            match item.map_err(|status| *status).and_then(|point| {
-                point_from_pb(&point, "").map_err(|status| {
-                    // Formatted only on this error path, not for every point.
-                    let index = recorder.point_count() + points.len() as u64;
-                    Status::invalid_argument(format!("point {index}: {}", status.message()))
-                })
-            }) {
-                Ok(point) => points.push(point),
-                Err(status) => {
-                    failure = Some(status);
-                    break;
-                }
-            }
-        }
-        for (&point, has_feature) in points.iter().zip(service.index.have_features_at(&points)) {
-            recorder.add(point, has_feature);
-        }
-        if let Some(status) = failure {
-            break Err(status);
+        let rest = gather(&mut stream, first, &mut points, recorder.point_count());
+        add_chunk(service, &mut recorder, &points);
+        match rest {
+            Rest::More => {}
+            Rest::End => break Ok(recorder.finish(started.elapsed())),
+            Rest::Failed(status) => break Err(status),
         }
     };
     log_call(
@@ -77,4 +60,72 @@ pub(super) async fn handle(
         result.as_ref().err(),
     );
     result.map(|summary| Response::new(summary_to_pb(summary)))
+}
+
+/// What follows a gathered chunk.
+enum Rest {
+    /// The stream goes on.
+    More,
+    /// The client half-closed after the chunk.
+    End,
+    /// The stream failed, or the point after the chunk is invalid.
+    Failed(Status),
+}
+
+/// Validates `first` and the items that are already received after it, up to [`CHUNK`]
+/// points, into `points`; `offset` is the index of `first` in the route.
+fn gather(
+    stream: &mut Streaming<pb::Point>,
+    first: Option<Result<pb::Point, Status>>,
+    points: &mut Vec<GeoPoint>,
+    offset: u64,
+) -> Rest {
+    let mut item = first;
+    loop {
+        let point = match item {
+            None => return Rest::End,
+            Some(Err(status)) => return Rest::Failed(status),
+            Some(Ok(point)) => point,
+        };
+        match point_from_pb(&point, "") {
+            Ok(point) => points.push(point),
+            Err(status) => {
+                // Formatted only on this error path, not for every point.
+                let index = offset + points.len() as u64;
+                let message = format!("point {index}: {}", status.message());
+                return Rest::Failed(Status::invalid_argument(message));
+            }
+        }
+        if points.len() == CHUNK {
+            return Rest::More;
+        }
+        // Polling without a waker is fine here: the caller's next poll, with its waker,
+        // happens before it waits.
+        match stream.next().now_or_never() {
+            Some(next) => item = next,
+            None => return Rest::More,
+        }
+    }
+}
+
+/// Adds `points` to `recorder`: the index memory of a few points ahead is requested while
+/// the distances are computed, and their features counted after.
+fn add_chunk(service: &RouteGuideService, recorder: &mut RouteRecorder, points: &[GeoPoint]) {
+    let mut batches = points.chunks(PREFETCH_AHEAD).peekable();
+    if let Some(first) = batches.peek() {
+        service.index.prefetch_points(first);
+    }
+    while let Some(batch) = batches.next() {
+        if let Some(next) = batches.peek() {
+            service.index.prefetch_points(next);
+        }
+        recorder.add_points(batch);
+    }
+    recorder.add_features(
+        service
+            .index
+            .have_features_at(points)
+            .filter(|&has| has)
+            .count(),
+    );
 }

@@ -132,6 +132,11 @@ def record_route_blocking(ctx):
     antipodes = [(0, 0), (0, 1_800_000_000)] * 60
     far = stub.RecordRoute(iter([point(*p) for p in antipodes]), timeout=CALL_TIMEOUT)
     check_eq(far.distance, rgmodel.INT32_MAX, "distance saturates at 2147483647")
+    # Antipodes whose haversine term rounds to just above 1: half the circumference, not NaN.
+    rounded = [(-834_308_498, -1_752_063_631), (834_308_498, 47_936_369)]
+    half = stub.RecordRoute(iter([point(*p) for p in rounded]), timeout=CALL_TIMEOUT)
+    check_eq(half.distance, rgmodel.route_distance(rounded),
+             "antipodes rounding past the formula's domain are half the circumference")
 
 
 @case("record_route_future")

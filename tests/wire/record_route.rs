@@ -42,6 +42,25 @@ async fn summary_counts_points_features_and_distance() {
 }
 
 #[tokio::test]
+async fn antipodes_where_rounding_exceeds_the_formula_domain_are_half_the_circumference() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    // The haversine term of this pair rounds to just above 1; uncapped, its distance is
+    // NaN and the whole route's distance 0.
+    let route = vec![
+        pb_point(-834_308_498, -1_752_063_631),
+        pb_point(834_308_498, 47_936_369),
+    ];
+    let summary = client
+        .record_route(futures::stream::iter(route))
+        .await
+        .unwrap()
+        .into_inner();
+    // R·π = 20,015,086.796... metres.
+    assert_eq!(summary.distance, 20_015_086);
+}
+
+#[tokio::test]
 async fn empty_route_gives_zero_summary() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
@@ -144,4 +163,32 @@ async fn invalid_point_deep_in_a_long_route_names_its_index() {
         Code::InvalidArgument,
         "point 2345: latitude -900000001",
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_short_routes_each_count_all_their_points() {
+    let server = TestServer::start().await;
+    let route: Vec<pb::Point> = canonical_features()
+        .iter()
+        .take(10)
+        .map(|(p, _)| *p)
+        .collect();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let mut client = server.client().await;
+        let route = route.clone();
+        tasks.push(tokio::spawn(async move {
+            for call in 0..500 {
+                let summary = client
+                    .record_route(futures::stream::iter(route.clone()))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                assert_eq!(summary.point_count, 10, "call {call}");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
 }
