@@ -204,10 +204,11 @@ impl RouteEnd {
             (to.point.longitude_degrees() - self.point.longitude_degrees()).to_radians();
         let a = (delta_lat / 2.0).sin().powi(2)
             + self.cos_latitude * to.cos_latitude * (delta_lon / 2.0).sin().powi(2);
-        // 2·asin(√a) is the haversine formula's central angle (the same angle as the
-        // examples' 2·atan2(√a, √(1−a)), at half the cost). Rounding can push `a` of
-        // near-antipodes a hair above 1, where the root of 1−a or the asin would be NaN.
-        let c = 2.0 * a.min(1.0).sqrt().asin();
+        // Rounding can push `a` of exact antipodes a hair above 1, where √(1−a) is NaN.
+        // atan2 rather than the cheaper asin(√a): asin is ill-conditioned near antipodes
+        // (centimetres off per hop there).
+        let a = a.min(1.0);
+        let c = 2.0 * a.sqrt().atan2((1.0 - a).sqrt());
         EARTH_RADIUS_METRES * c
     }
 }
@@ -284,8 +285,8 @@ mod tests {
 
     #[test]
     fn antipodes_whose_haversine_term_rounds_above_one_are_half_the_circumference() {
-        // For these pairs sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2) rounds to 1 + 2⁻⁵²: taking
-        // the root of 1 − a, or the asin of √a, uncapped gives NaN.
+        // For these pairs sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2) rounds to 1 + 2⁻⁵², and
+        // √(1 − a) of that uncapped is NaN.
         for (from, to) in [
             (
                 point(-834_308_498, -1_752_063_631),

@@ -138,15 +138,15 @@ impl PointTable {
 /// Hints the CPU to load the cache line of `value`; no effect on any result.
 #[inline]
 fn prefetch_read<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
     // SAFETY: PREFETCHT0 only hints the cache: it never faults, reads nothing into a
     // register and writes nothing. The pointer comes from a live reference, and SSE, the
-    // intrinsic's target feature, is part of every x86_64 target.
+    // intrinsic's target feature, is enabled (checked by the `cfg`).
     unsafe {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(value).cast());
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
     let _ = value;
 }
 

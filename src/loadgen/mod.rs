@@ -6,15 +6,16 @@
 //! and not recorded either; messages are counted as they move, so message rates cover
 //! exactly the window even when one call (a whole-database stream) outlasts it. Each
 //! worker keeps its own histogram and counters, merged at the end, so workers share
-//! nothing but a progress counter. The report includes the CPU time the
-//! generator itself used (and the server's, given its pid), to show which side was busy.
+//! nothing but a progress counter and the flag that opens the window. The report includes
+//! the CPU time the generator itself used (and the server's, given its pid), to show which
+//! side was busy.
 
 mod cpu;
 mod stats;
 mod workload;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::{SeedableRng, rngs::StdRng};
@@ -146,12 +147,14 @@ pub async fn run(
     let counters: Vec<Arc<MessageCounters>> = (0..config.concurrency)
         .map(|_| Arc::new(MessageCounters::default()))
         .collect();
-    // Without warm-up the window opens before any worker starts, so that the messages of
-    // the first calls, which are recorded, are inside it.
-    let early_start = config
-        .warmup
-        .is_zero()
-        .then(|| WindowEdge::take(&counters, config.server_pid));
+    // A call is recorded only if it starts after the window's start was read, so that all
+    // its messages are inside the window. Without warm-up that is before any worker starts.
+    let window_open = Arc::new(AtomicBool::new(false));
+    let early_start = config.warmup.is_zero().then(|| {
+        let start = WindowEdge::take(&counters, config.server_pid);
+        window_open.store(true, Ordering::Release);
+        start
+    });
     let workers: Vec<_> = counters
         .iter()
         .enumerate()
@@ -164,8 +167,9 @@ pub async fn run(
                 rng: StdRng::seed_from_u64(config.seed.wrapping_add(worker as u64)),
                 counters: Arc::clone(counters),
                 progress: Arc::clone(&progress),
+                window_open: Arc::clone(&window_open),
             };
-            tokio::spawn(driver.drive(measure_from, stop_at))
+            tokio::spawn(driver.drive(stop_at))
         })
         .collect();
 
@@ -173,14 +177,16 @@ pub async fn run(
         Some(start) => start,
         None => {
             tokio::time::sleep_until(measure_from.into()).await;
-            WindowEdge::take(&counters, config.server_pid)
+            let start = WindowEdge::take(&counters, config.server_pid);
+            window_open.store(true, Ordering::Release);
+            start
         }
     };
     tokio::time::sleep_until(stop_at.into()).await;
     let end = WindowEdge::take(&counters, config.server_pid);
     let bench_cpu = end.bench_cpu.zip(start.bench_cpu);
     let server_cpu = end.server_cpu.zip(start.server_cpu);
-    let wall = stop_at.saturating_duration_since(measure_from);
+    let wall = stop_at.saturating_duration_since(start.at);
 
     let mut total = Recorder::new();
     for worker in workers {
@@ -209,6 +215,7 @@ pub async fn run(
 
 /// The counts read at one edge of the measured window.
 struct WindowEdge {
+    at: Instant,
     messages: Messages,
     bench_cpu: Option<CpuTime>,
     server_cpu: Option<CpuTime>,
@@ -217,6 +224,7 @@ struct WindowEdge {
 impl WindowEdge {
     fn take(counters: &[Arc<MessageCounters>], server_pid: Option<u32>) -> Self {
         Self {
+            at: Instant::now(),
             messages: total_messages(counters),
             bench_cpu: CpuTime::of_self(),
             server_cpu: server_pid.and_then(CpuTime::of_pid),
@@ -268,14 +276,19 @@ struct Driver {
     rng: StdRng,
     counters: Arc<MessageCounters>,
     progress: Arc<AtomicU64>,
+    /// Set once the window's start has been read; calls that start before are not recorded.
+    window_open: Arc<AtomicBool>,
 }
 
 impl Driver {
-    /// Calls back to back until `stop_at`, recording calls that start at or after
-    /// `measure_from`; the call running at `stop_at` is cancelled and not recorded.
-    async fn drive(mut self, measure_from: Instant, stop_at: Instant) -> Recorder {
+    /// Calls back to back until `stop_at`, recording calls that start once the window is
+    /// open; the call running at `stop_at` is cancelled and not recorded.
+    async fn drive(mut self, stop_at: Instant) -> Recorder {
         let mut recorder = Recorder::new();
         loop {
+            // Acquire pairs with the Release after the start reading: this call's messages
+            // are counted after that reading.
+            let recorded = self.window_open.load(Ordering::Acquire);
             let started = Instant::now();
             let call = self
                 .workload
@@ -284,7 +297,7 @@ impl Driver {
                 return recorder;
             };
             self.progress.fetch_add(1, Ordering::Relaxed);
-            if started < measure_from {
+            if !recorded {
                 continue;
             }
             match result {

@@ -46,8 +46,9 @@ def haversine_metres(a, b):
     delta_lat = lat2 - lat1
     delta_lon = math.radians(b[1] / E7_PER_DEGREE - a[1] / E7_PER_DEGREE)
     h = math.sin(delta_lat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(delta_lon / 2) ** 2
-    # 2·asin(√h), with h capped at 1: rounding can push near-antipodes a hair above it.
-    return EARTH_RADIUS_METRES * 2 * math.asin(math.sqrt(min(h, 1.0)))
+    # h capped at 1: rounding can push exact antipodes a hair above it.
+    h = min(h, 1.0)
+    return EARTH_RADIUS_METRES * 2 * math.atan2(math.sqrt(h), math.sqrt(1 - h))
 
 
 def route_distance(points):

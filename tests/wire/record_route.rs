@@ -45,8 +45,8 @@ async fn summary_counts_points_features_and_distance() {
 async fn antipodes_where_rounding_exceeds_the_formula_domain_are_half_the_circumference() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
-    // The haversine term of this pair rounds to just above 1; uncapped, its distance is
-    // NaN and the whole route's distance 0.
+    // The haversine term of this pair rounds to just above 1; uncapped, √(1 − a) is NaN
+    // and so was the whole route's distance (0 on the wire).
     let route = vec![
         pb_point(-834_308_498, -1_752_063_631),
         pb_point(834_308_498, 47_936_369),
@@ -165,6 +165,8 @@ async fn invalid_point_deep_in_a_long_route_names_its_index() {
     );
 }
 
+/// Several calls in flight on a multi-threaded runtime, each short enough that its points
+/// arrive together: none may lose or repeat a point, nor hang (a lost wake-up).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_short_routes_each_count_all_their_points() {
     let server = TestServer::start().await;
@@ -189,6 +191,9 @@ async fn many_concurrent_short_routes_each_count_all_their_points() {
         }));
     }
     for task in tasks {
-        task.await.unwrap();
+        tokio::time::timeout(Duration::from_secs(60), task)
+            .await
+            .expect("no call hangs")
+            .unwrap();
     }
 }
