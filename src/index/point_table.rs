@@ -1,32 +1,67 @@
-//! `PointTable`: exact-point lookups that cost one cache miss, and batches whose misses overlap.
+//! `PointTable`: exact-point lookups that read one cache line, and batches whose misses overlap.
 //!
-//! A read-only open-addressing table (linear probing) from a point to the position of the
-//! first index entry at that point. A slot holds the point's 64-bit hash, which is a
-//! bijection of the point, so comparing hashes compares points and a membership test
-//! reads one slot (usually one cache line) and nothing else; the positions live in a
-//! parallel array read only when the feature itself is wanted.
+//! A read-only open-addressing table from a point to the position of the first index entry
+//! at that point. Slots come in buckets of eight, one 64-byte cache line each; a point
+//! lives in its home bucket unless that bucket is full, and then in the next bucket with
+//! room (linear probing by bucket, at most two thirds full, so that spills are rare).
+//! A slot holds the point's 64-bit hash, which is a bijection of the point, so comparing
+//! hashes compares points. A membership test compares all eight slots of the home bucket
+//! without branching on each and reads nothing else, which keeps hits and misses equally
+//! cheap; the positions live in a parallel array read only when the feature itself is
+//! wanted.
 //!
-//! Written by hand because no hash-map crate offers what makes it worth having: a batch
-//! lookup that loads the slots of many points before examining any of them, so that their
-//! cache misses overlap instead of queuing (RecordRoute looks up every point of a route).
+//! Written by hand because no hash-map crate offers what makes it worth having: a lookup
+//! of exactly one known cache line, whose load can be requested ahead of time, so that
+//! RecordRoute (which looks up every point of a route) overlaps the misses of many points
+//! with other work.
 
 use super::Entry;
+use super::huge_pages::HugePageArray;
 use crate::geo::GeoPoint;
 
 /// Marks an empty slot: the hash of a point whose latitude is out of range, so no real
 /// point hashes to it.
 const EMPTY: u64 = mix(pack(i32::MAX, i32::MAX));
 
+/// Slots per bucket: one 64-byte cache line of hashes.
+const LANES: usize = 8;
+
 /// Points looked up together by [`PointTable::contains_each`]: enough to keep the core's
 /// outstanding misses busy, small enough to stay on the stack.
 pub(super) const BATCH: usize = 16;
 
+/// One cache line of slots.
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, align(64))]
+struct Bucket([u64; LANES]);
+
+impl Bucket {
+    /// Returns the lane holding `hash`, if any; compares every lane.
+    fn lane_of(&self, hash: u64) -> Option<usize> {
+        let mut found = LANES;
+        for (lane, &value) in self.0.iter().enumerate() {
+            if value == hash {
+                found = lane;
+            }
+        }
+        (found < LANES).then_some(found)
+    }
+
+    /// Returns whether any lane is empty, so that no point probing here goes further.
+    fn has_room(&self) -> bool {
+        self.0
+            .iter()
+            .fold(false, |room, &value| room | (value == EMPTY))
+    }
+}
+
 /// Maps every distinct point of an index to the position of its first entry.
 #[derive(Debug, Clone)]
 pub(super) struct PointTable {
-    /// The hash of the point stored in each slot, or [`EMPTY`].
-    hashes: Vec<u64>,
-    /// The position of the first entry at the point of the same slot.
+    /// The hash of the point stored in each slot, or [`EMPTY`]; on huge pages where the
+    /// kernel grants them, because lookups land on random pages.
+    buckets: HugePageArray<Bucket>,
+    /// The position of the first entry at the point of the same slot (`bucket * LANES + lane`).
     positions: Vec<u32>,
 }
 
@@ -40,12 +75,12 @@ impl PointTable {
             .filter(|(a, b)| a.location != b.location)
             .count()
             + usize::from(!entries.is_empty());
-        // Two thirds full at most, and never full: a probe stays within a cache line or
-        // two and always meets an empty slot.
-        let capacity = distinct + distinct / 2 + 1;
+        // Two thirds full at most, and never full: a point spills out of its home bucket
+        // rarely, and every probe meets a bucket with room.
+        let buckets = (distinct + distinct / 2) / LANES + 1;
         let mut table = Self {
-            hashes: vec![EMPTY; capacity],
-            positions: vec![0; capacity],
+            buckets: HugePageArray::filled(buckets, Bucket([EMPTY; LANES])),
+            positions: vec![0; buckets * LANES],
         };
         let mut previous = None;
         for (position, entry) in entries.iter().enumerate() {
@@ -54,83 +89,79 @@ impl PointTable {
             }
             previous = Some(entry.location);
             let hash = hash(entry.location);
-            let mut slot = table.home(hash);
-            while table.hashes[slot] != EMPTY {
-                slot = table.next(slot);
+            let mut bucket = table.home(hash);
+            loop {
+                let slots = &mut table.buckets.as_mut_slice()[bucket].0;
+                if let Some(lane) = slots.iter().position(|&value| value == EMPTY) {
+                    slots[lane] = hash;
+                    // The builder keeps positions below u32::MAX.
+                    table.positions[bucket * LANES + lane] = position as u32;
+                    break;
+                }
+                bucket = table.next(bucket);
             }
-            table.hashes[slot] = hash;
-            // The builder keeps positions below u32::MAX.
-            table.positions[slot] = position as u32;
         }
         table
     }
 
     /// Returns the heap size of the table in bytes.
     pub(super) fn heap_bytes(&self) -> usize {
-        self.hashes.capacity() * std::mem::size_of::<u64>()
-            + self.positions.capacity() * std::mem::size_of::<u32>()
+        self.buckets.reserved_bytes() + self.positions.capacity() * std::mem::size_of::<u32>()
     }
 
     /// Returns whether the table has `point`; reads the slots only.
     pub(super) fn contains(&self, point: GeoPoint) -> bool {
-        let hash = hash(point);
-        let slot = self.home(hash);
-        self.probe(hash, slot, self.hashes[slot]).is_some()
+        self.slot_of(hash(point)).is_some()
     }
 
     /// Returns the position of the first entry at `point`, if any.
     pub(super) fn position_of(&self, point: GeoPoint) -> Option<usize> {
-        let hash = hash(point);
-        let slot = self.home(hash);
-        self.probe(hash, slot, self.hashes[slot])
+        self.slot_of(hash(point))
             .map(|slot| self.positions[slot] as usize)
     }
 
-    /// Asks the CPU to start loading the first slot of each of `points`, so that a later
+    /// Asks the CPU to start loading the home bucket of each of `points`, so that a later
     /// lookup of them finds it in cache. Only a hint: it changes no result.
     pub(super) fn prefetch(&self, points: &[GeoPoint]) {
         for point in points {
-            prefetch_read(&self.hashes[self.home(hash(*point))]);
+            prefetch_read(&self.buckets.as_slice()[self.home(hash(*point))]);
         }
     }
 
     /// Writes whether each point of `points` is in the table into `found` (same length, at
-    /// most [`BATCH`]). Every point's first slot is loaded before any is examined.
+    /// most [`BATCH`]). No lookup depends on another's result, so their loads overlap.
     pub(super) fn contains_each(&self, points: &[GeoPoint], found: &mut [bool]) {
-        let mut hashes = [0u64; BATCH];
-        let mut first = [EMPTY; BATCH];
-        for ((point, hash), first) in points.iter().zip(&mut hashes).zip(&mut first) {
-            *hash = self::hash(*point);
-            *first = self.hashes[self.home(*hash)];
-        }
-        for ((hash, first), found) in hashes.into_iter().zip(first).zip(found) {
-            *found = self.probe(hash, self.home(hash), first).is_some();
+        for (point, found) in points.iter().zip(found) {
+            *found = self.contains(*point);
         }
     }
 
-    /// Returns the slot holding `hash`, probing from `slot` whose content `value` was
-    /// already loaded.
-    fn probe(&self, hash: u64, mut slot: usize, mut value: u64) -> Option<usize> {
-        while value != EMPTY {
-            if value == hash {
-                return Some(slot);
+    /// Returns the slot (`bucket * LANES + lane`) holding `hash`, if any.
+    fn slot_of(&self, hash: u64) -> Option<usize> {
+        let buckets = self.buckets.as_slice();
+        let mut bucket = self.home(hash);
+        loop {
+            let slots = &buckets[bucket];
+            if let Some(lane) = slots.lane_of(hash) {
+                return Some(bucket * LANES + lane);
             }
-            slot = self.next(slot);
-            value = self.hashes[slot];
+            if slots.has_room() {
+                return None;
+            }
+            bucket = self.next(bucket);
         }
-        None
     }
 
-    /// Returns the first slot to probe for `hash`: its high bits scaled to the capacity.
+    /// Returns the home bucket of `hash`: its high bits scaled to the bucket count.
     fn home(&self, hash: u64) -> usize {
-        ((u128::from(hash) * self.hashes.len() as u128) >> 64) as usize
+        ((u128::from(hash) * self.buckets.len() as u128) >> 64) as usize
     }
 
-    fn next(&self, slot: usize) -> usize {
-        if slot + 1 == self.hashes.len() {
+    fn next(&self, bucket: usize) -> usize {
+        if bucket + 1 == self.buckets.len() {
             0
         } else {
-            slot + 1
+            bucket + 1
         }
     }
 }
