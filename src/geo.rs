@@ -205,10 +205,16 @@ impl RouteEnd {
         let a = (delta_lat / 2.0).sin().powi(2)
             + self.cos_latitude * to.cos_latitude * (delta_lon / 2.0).sin().powi(2);
         // Rounding can push `a` of exact antipodes a hair above 1, where √(1−a) is NaN.
-        // atan2 rather than the cheaper asin(√a): asin is ill-conditioned near antipodes
-        // (centimetres off per hop there).
         let a = a.min(1.0);
-        let c = 2.0 * a.sqrt().atan2((1.0 - a).sqrt());
+        // The central angle: asin(√a) is well-conditioned up to a quarter of the globe
+        // (a ≤ ½) and costs about half of atan2; beyond it asin is ill-conditioned
+        // (centimetres off per hop near antipodes), so atan2 takes over.
+        let half_angle = if a <= 0.5 {
+            a.sqrt().asin()
+        } else {
+            a.sqrt().atan2((1.0 - a).sqrt())
+        };
+        let c = 2.0 * half_angle;
         EARTH_RADIUS_METRES * c
     }
 }
@@ -281,6 +287,23 @@ mod tests {
         // Antipodes are half the circumference apart.
         let half = haversine_metres(point(0, 0), point(0, 1_800_000_000));
         assert!((half - EARTH_RADIUS_METRES * std::f64::consts::PI).abs() < 1e-3);
+    }
+
+    #[test]
+    fn both_angle_formulas_agree_where_they_meet_at_a_quarter_of_the_globe() {
+        // Along the equator the distance is exactly R·Δλ; 90° apart is where a = ½ and the
+        // angle switches from asin to atan2.
+        let mut previous = 0.0;
+        for longitude in (899_900_000..=900_100_000).step_by(1_000) {
+            let metres = haversine_metres(point(0, 0), point(0, longitude));
+            let exact = EARTH_RADIUS_METRES * (f64::from(longitude) / E7_PER_DEGREE).to_radians();
+            assert!(
+                (metres - exact).abs() < 1e-6,
+                "{longitude}: {metres} vs {exact}"
+            );
+            assert!(metres > previous, "{longitude}: not increasing");
+            previous = metres;
+        }
     }
 
     #[test]

@@ -48,7 +48,12 @@ def haversine_metres(a, b):
     h = math.sin(delta_lat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(delta_lon / 2) ** 2
     # h capped at 1: rounding can push exact antipodes a hair above it.
     h = min(h, 1.0)
-    return EARTH_RADIUS_METRES * 2 * math.atan2(math.sqrt(h), math.sqrt(1 - h))
+    # The same central angle as the server: asin while it is well-conditioned, atan2 beyond.
+    if h <= 0.5:
+        half_angle = math.asin(math.sqrt(h))
+    else:
+        half_angle = math.atan2(math.sqrt(h), math.sqrt(1 - h))
+    return EARTH_RADIUS_METRES * 2 * half_angle
 
 
 def route_distance(points):
