@@ -1,8 +1,9 @@
 //! RecordRoute: summarises a client's stream of points in constant memory.
 
+use std::task::Poll;
 use std::time::Instant;
 
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::convert::{point_from_pb, shutting_down, summary_to_pb};
@@ -38,14 +39,13 @@ pub(super) async fn handle(
     let drained = service.drain.cancelled();
     tokio::pin!(drained);
     let result = loop {
-        let first = tokio::select! {
+        points.clear();
+        let rest = tokio::select! {
             // Drain first, so that a client that never pauses still sees the shutdown.
             biased;
             () = &mut drained => break Err(shutting_down()),
-            item = stream.next() => item,
+            rest = next_chunk(&mut stream, &mut points, recorder.point_count()) => rest,
         };
-        points.clear();
-        let rest = gather(&mut stream, first, &mut points, recorder.point_count());
         add_chunk(service, &mut recorder, &points);
         match rest {
             Rest::More => {}
@@ -72,40 +72,38 @@ enum Rest {
     Failed(Status),
 }
 
-/// Validates `first` and the items that are already received after it, up to [`CHUNK`]
-/// points, into `points`; `offset` is the index of `first` in the route.
-fn gather(
+/// Waits for the next point, then validates it and the points already received after
+/// it, up to [`CHUNK`] points, into `points` (empty on entry); `offset` is the index of
+/// the first of them in the route.
+async fn next_chunk(
     stream: &mut Streaming<pb::Point>,
-    first: Option<Result<pb::Point, Status>>,
     points: &mut Vec<GeoPoint>,
     offset: u64,
 ) -> Rest {
-    let mut item = first;
-    loop {
-        let point = match item {
-            None => return Rest::End,
-            Some(Err(status)) => return Rest::Failed(status),
-            Some(Ok(point)) => point,
-        };
-        match point_from_pb(&point, "") {
-            Ok(point) => points.push(point),
-            Err(status) => {
-                // Formatted only on this error path, not for every point.
-                let index = offset + points.len() as u64;
-                let message = format!("point {index}: {}", status.message());
-                return Rest::Failed(Status::invalid_argument(message));
+    std::future::poll_fn(|cx| {
+        loop {
+            let point = match stream.poll_next_unpin(cx) {
+                Poll::Pending if points.is_empty() => return Poll::Pending,
+                Poll::Pending => return Poll::Ready(Rest::More),
+                Poll::Ready(None) => return Poll::Ready(Rest::End),
+                Poll::Ready(Some(Err(status))) => return Poll::Ready(Rest::Failed(status)),
+                Poll::Ready(Some(Ok(point))) => point,
+            };
+            match point_from_pb(&point, "") {
+                Ok(point) => points.push(point),
+                Err(status) => {
+                    // Formatted only on this error path, not for every point.
+                    let index = offset + points.len() as u64;
+                    let message = format!("point {index}: {}", status.message());
+                    return Poll::Ready(Rest::Failed(Status::invalid_argument(message)));
+                }
+            }
+            if points.len() == CHUNK {
+                return Poll::Ready(Rest::More);
             }
         }
-        if points.len() == CHUNK {
-            return Rest::More;
-        }
-        // Polling without a waker is fine here: the caller's next poll, with its waker,
-        // happens before it waits.
-        match stream.next().now_or_never() {
-            Some(next) => item = next,
-            None => return Rest::More,
-        }
-    }
+    })
+    .await
 }
 
 /// Adds `points` to `recorder`: the index memory of a few points ahead is requested while
