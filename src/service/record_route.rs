@@ -23,9 +23,9 @@ const PREFETCH_AHEAD: usize = 16;
 /// Runs one RecordRoute call until the client half-closes, a point is invalid, or the
 /// server drains. The deadline is enforced by the deadline layer, which drops this future.
 ///
-/// Points that have already arrived are handled as a chunk: validated in order, then
-/// their index lookups are started, their distances added while the lookups are under
-/// way, and finally their features counted.
+/// Points that have already arrived are handled as a chunk: validated in order, then in
+/// batches whose index lookups are started one batch ahead, so that the memory accesses
+/// of one batch overlap the distance sums of the previous one.
 pub(super) async fn handle(
     service: &RouteGuideService,
     request: Request<Streaming<pb::Point>>,
@@ -106,8 +106,10 @@ async fn next_chunk(
     .await
 }
 
-/// Adds `points` to `recorder`: the index memory of a few points ahead is requested while
-/// the distances are computed, and their features counted after.
+/// Adds `points` to `recorder` in batches: the index memory of the next batch is
+/// requested while the current batch's distances are summed, and then the current batch's
+/// features are counted. Counting right after its batch, rather than after the whole
+/// chunk, leaves fewer other pages touched between a prefetch and its lookup.
 fn add_chunk(service: &RouteGuideService, recorder: &mut RouteRecorder, points: &[GeoPoint]) {
     let mut batches = points.chunks(PREFETCH_AHEAD).peekable();
     if let Some(first) = batches.peek() {
@@ -118,12 +120,12 @@ fn add_chunk(service: &RouteGuideService, recorder: &mut RouteRecorder, points: 
             service.index.prefetch_points(next);
         }
         recorder.add_points(batch);
+        recorder.add_features(
+            service
+                .index
+                .have_features_at(batch)
+                .filter(|&has| has)
+                .count(),
+        );
     }
-    recorder.add_features(
-        service
-            .index
-            .have_features_at(points)
-            .filter(|&has| has)
-            .count(),
-    );
 }
