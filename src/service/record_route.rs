@@ -6,7 +6,7 @@ use std::time::Instant;
 use futures::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::convert::{point_from_pb, shutting_down, summary_to_pb};
+use super::convert::{shutting_down, summary_to_pb};
 use super::{RouteGuideService, log_call};
 use crate::geo::GeoPoint;
 use crate::pb;
@@ -89,12 +89,12 @@ async fn next_chunk(
                 Poll::Ready(Some(Err(status))) => return Poll::Ready(Rest::Failed(status)),
                 Poll::Ready(Some(Ok(point))) => point,
             };
-            match point_from_pb(&point, "") {
+            match GeoPoint::new(point.latitude, point.longitude) {
                 Ok(point) => points.push(point),
-                Err(status) => {
+                Err(error) => {
                     // Formatted only on this error path, not for every point.
                     let index = offset + points.len() as u64;
-                    let message = format!("point {index}: {}", status.message());
+                    let message = format!("point {index}: {error}");
                     return Poll::Ready(Rest::Failed(Status::invalid_argument(message)));
                 }
             }
