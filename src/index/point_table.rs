@@ -129,10 +129,18 @@ impl PointTable {
     }
 
     /// Writes whether each point of `points` is in the table into `found` (same length, at
-    /// most [`BATCH`]). No lookup depends on another's result, so their loads overlap.
+    /// most [`BATCH`]). Every point's home bucket is loaded before any is examined, so the
+    /// cache misses of the batch overlap instead of queuing behind each check's branches.
     pub(super) fn contains_each(&self, points: &[GeoPoint], found: &mut [bool]) {
-        for (point, found) in points.iter().zip(found) {
-            *found = self.contains(*point);
+        let buckets = self.buckets.as_slice();
+        let mut hashes = [0u64; BATCH];
+        let mut first_lanes = [EMPTY; BATCH];
+        for ((point, hash), first) in points.iter().zip(&mut hashes).zip(&mut first_lanes) {
+            *hash = self::hash(*point);
+            *first = buckets[self.home(*hash)].0[0];
+        }
+        for ((hash, first), found) in hashes.into_iter().zip(first_lanes).zip(found) {
+            *found = first == hash || self.slot_of(hash).is_some();
         }
     }
 
