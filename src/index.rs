@@ -11,7 +11,7 @@
 //! - `points`: a hash table from each distinct point to its first entry (about 18 bytes
 //!   per distinct point, see `point_table.rs`).
 //!
-//! A point lookup reads one cache line of the hash table (plus the entry and name for
+//! A point lookup usually reads one cache line of the hash table (plus the entry and name for
 //! `first_at`), and lookups made as a batch overlap their cache misses; a rectangle query visits
 //! only the bands its latitudes cross and, in each, only the longitude run inside it.
 //! Names are read in file order and rearranged once at build time (names are the largest

@@ -57,8 +57,13 @@ impl<T: Pod> HugePageArray<T> {
     fn map(len: usize, bytes: usize) -> io::Result<Storage<T>> {
         // Whole huge pages, so that the array's tail gets one too, and room to start at a
         // 2 MiB boundary: the mapping itself is only page-aligned.
-        let pages = bytes.div_ceil(HUGE_PAGE) * HUGE_PAGE;
-        let map = MmapOptions::new().len(pages + HUGE_PAGE).map_anon()?;
+        let too_large = || io::Error::new(io::ErrorKind::OutOfMemory, "array too large to map");
+        let pages = bytes
+            .div_ceil(HUGE_PAGE)
+            .checked_mul(HUGE_PAGE)
+            .ok_or_else(too_large)?;
+        let mapped = pages.checked_add(HUGE_PAGE).ok_or_else(too_large)?;
+        let map = MmapOptions::new().len(mapped).map_anon()?;
         let address = map.as_ptr() as usize;
         let offset = (HUGE_PAGE - address % HUGE_PAGE) % HUGE_PAGE;
         #[cfg(target_os = "linux")]
@@ -77,8 +82,9 @@ impl<T: Pod> HugePageArray<T> {
     /// Returns the elements.
     pub(super) fn as_slice(&self) -> &[T] {
         match &self.storage {
-            // Cannot panic: `offset` is a multiple of 2 MiB into a page-aligned mapping,
-            // so the range is aligned for `T` and holds exactly `len` elements.
+            // Cannot panic: the mapping is page-aligned and `address + offset` a multiple
+            // of 2 MiB, so the range is aligned for `T` (at most a page), and it holds
+            // exactly `len` elements inside the mapping (`offset + pages <= map.len()`).
             Storage::Mapped {
                 map, offset, len, ..
             } => bytemuck::cast_slice(&map[*offset..*offset + *len * size_of::<T>()]),

@@ -45,7 +45,11 @@ def haversine_metres(a, b):
     lat2 = math.radians(b[0] / E7_PER_DEGREE)
     delta_lat = lat2 - lat1
     delta_lon = math.radians(b[1] / E7_PER_DEGREE - a[1] / E7_PER_DEGREE)
-    h = math.sin(delta_lat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(delta_lon / 2) ** 2
+    # s * s, not s ** 2: Python's ** goes through pow(), which can differ from the
+    # server's (correctly rounded) product in the last bit.
+    sin_lat = math.sin(delta_lat / 2)
+    sin_lon = math.sin(delta_lon / 2)
+    h = sin_lat * sin_lat + math.cos(lat1) * math.cos(lat2) * (sin_lon * sin_lon)
     # h capped at 1: rounding can push exact antipodes a hair above it.
     h = min(h, 1.0)
     # The same central angle as the server: asin while it is well-conditioned, atan2 beyond.
