@@ -2,6 +2,11 @@
 
 use std::fmt;
 
+mod haversine;
+mod trig;
+
+pub use haversine::{RouteDistance, haversine_metres};
+
 /// Largest valid absolute latitude in E7 (90 degrees).
 pub const MAX_LATITUDE_E7: i32 = 900_000_000;
 
@@ -171,54 +176,6 @@ impl GeoRect {
     }
 }
 
-/// Returns the great-circle distance in metres between two points (haversine, R = 6371000 m).
-pub fn haversine_metres(from: GeoPoint, to: GeoPoint) -> f64 {
-    RouteEnd::new(from).metres_to(RouteEnd::new(to))
-}
-
-/// A point with the terms of the haversine formula that depend on it alone, computed once,
-/// so that a route computes them once per point instead of twice.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RouteEnd {
-    point: GeoPoint,
-    latitude_radians: f64,
-    cos_latitude: f64,
-}
-
-impl RouteEnd {
-    /// Returns `point` ready for [`RouteEnd::metres_to`].
-    pub fn new(point: GeoPoint) -> Self {
-        let latitude_radians = point.latitude_degrees().to_radians();
-        Self {
-            point,
-            latitude_radians,
-            cos_latitude: latitude_radians.cos(),
-        }
-    }
-
-    /// Returns the haversine distance in metres to `to`; bit for bit what
-    /// [`haversine_metres`] returns for the two points.
-    pub fn metres_to(self, to: RouteEnd) -> f64 {
-        let delta_lat = to.latitude_radians - self.latitude_radians;
-        let delta_lon =
-            (to.point.longitude_degrees() - self.point.longitude_degrees()).to_radians();
-        let a = (delta_lat / 2.0).sin().powi(2)
-            + self.cos_latitude * to.cos_latitude * (delta_lon / 2.0).sin().powi(2);
-        // Rounding can push `a` of exact antipodes a hair above 1, where √(1−a) is NaN.
-        let a = a.min(1.0);
-        // The central angle: asin(√a) is well-conditioned up to a quarter of the globe
-        // (a ≤ ½) and costs about half of atan2; beyond it asin is ill-conditioned
-        // (centimetres off per hop near antipodes), so atan2 takes over.
-        let half_angle = if a <= 0.5 {
-            a.sqrt().asin()
-        } else {
-            a.sqrt().atan2((1.0 - a).sqrt())
-        };
-        let c = 2.0 * half_angle;
-        EARTH_RADIUS_METRES * c
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,59 +229,6 @@ mod tests {
         }
         for outside in [point(11, 0), point(0, 6), point(-11, -6)] {
             assert!(!rect.contains(outside), "{outside:?}");
-        }
-    }
-
-    #[test]
-    fn haversine_matches_known_distances() {
-        assert_eq!(haversine_metres(point(0, 0), point(0, 0)), 0.0);
-        // One degree of latitude is R * pi / 180 metres.
-        let one_degree = haversine_metres(point(0, 0), point(10_000_000, 0));
-        assert!(
-            (one_degree - 111_194.926_644_558_7).abs() < 1e-6,
-            "{one_degree}"
-        );
-        // Antipodes are half the circumference apart.
-        let half = haversine_metres(point(0, 0), point(0, 1_800_000_000));
-        assert!((half - EARTH_RADIUS_METRES * std::f64::consts::PI).abs() < 1e-3);
-    }
-
-    #[test]
-    fn both_angle_formulas_agree_where_they_meet_at_a_quarter_of_the_globe() {
-        // Along the equator the distance is exactly R·Δλ; 90° apart is where a = ½ and the
-        // angle switches from asin to atan2.
-        let mut previous = 0.0;
-        for longitude in (899_900_000..=900_100_000).step_by(1_000) {
-            let metres = haversine_metres(point(0, 0), point(0, longitude));
-            let exact = EARTH_RADIUS_METRES * (f64::from(longitude) / E7_PER_DEGREE).to_radians();
-            assert!(
-                (metres - exact).abs() < 1e-6,
-                "{longitude}: {metres} vs {exact}"
-            );
-            assert!(metres > previous, "{longitude}: not increasing");
-            previous = metres;
-        }
-    }
-
-    #[test]
-    fn antipodes_whose_haversine_term_rounds_above_one_are_half_the_circumference() {
-        // For these pairs sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2) rounds to 1 + 2⁻⁵², and
-        // √(1 − a) of that uncapped is NaN.
-        for (from, to) in [
-            (
-                point(-834_308_498, -1_752_063_631),
-                point(834_308_498, 47_936_369),
-            ),
-            (
-                point(898_685_007, -605_023_453),
-                point(-898_685_007, 1_194_976_547),
-            ),
-        ] {
-            let half = haversine_metres(from, to);
-            assert!(
-                (half - EARTH_RADIUS_METRES * std::f64::consts::PI).abs() < 1e-3,
-                "{from} to {to}: {half}"
-            );
         }
     }
 }

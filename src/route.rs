@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::geo::{GeoPoint, RouteEnd};
+use crate::geo::{GeoPoint, RouteDistance};
 
 /// The summary of a finished route, saturated to the wire's `int32` range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,8 +22,7 @@ pub struct RouteSummary {
 pub struct RouteRecorder {
     point_count: u64,
     feature_count: u64,
-    distance_metres: f64,
-    previous: Option<RouteEnd>,
+    distance: RouteDistance,
 }
 
 impl RouteRecorder {
@@ -41,14 +40,8 @@ impl RouteRecorder {
     /// Adds the next points of the route without their features: together with
     /// [`Self::add_features`] for the same points, the same as [`Self::add`] for each.
     pub fn add_points(&mut self, points: &[GeoPoint]) {
-        for &point in points {
-            self.point_count += 1;
-            let point = RouteEnd::new(point);
-            if let Some(previous) = self.previous {
-                self.distance_metres += previous.metres_to(point);
-            }
-            self.previous = Some(point);
-        }
+        self.point_count += points.len() as u64;
+        self.distance.extend(points);
     }
 
     /// Counts `count` more received points at which the database has a feature.
@@ -67,7 +60,7 @@ impl RouteRecorder {
             point_count: saturate(self.point_count),
             feature_count: saturate(self.feature_count),
             // Float-to-int `as` truncates toward zero and saturates at i32::MAX.
-            distance_metres: self.distance_metres as i32,
+            distance_metres: self.distance.metres() as i32,
             elapsed_seconds: saturate(elapsed.as_secs()),
         }
     }

@@ -45,27 +45,35 @@ def haversine_metres(a, b):
     lat2 = math.radians(b[0] / E7_PER_DEGREE)
     delta_lat = lat2 - lat1
     delta_lon = math.radians(b[1] / E7_PER_DEGREE - a[1] / E7_PER_DEGREE)
-    # s * s, not s ** 2: Python's ** goes through pow(), which can differ from the
-    # server's (correctly rounded) product in the last bit.
     sin_lat = math.sin(delta_lat / 2)
     sin_lon = math.sin(delta_lon / 2)
     h = sin_lat * sin_lat + math.cos(lat1) * math.cos(lat2) * (sin_lon * sin_lon)
     # h capped at 1: rounding can push exact antipodes a hair above it.
     h = min(h, 1.0)
-    # The same central angle as the server: asin while it is well-conditioned, atan2 beyond.
-    if h <= 0.5:
-        half_angle = math.asin(math.sqrt(h))
-    else:
-        half_angle = math.atan2(math.sqrt(h), math.sqrt(1 - h))
-    return EARTH_RADIUS_METRES * 2 * half_angle
+    return EARTH_RADIUS_METRES * 2 * math.atan2(math.sqrt(h), math.sqrt(1 - h))
 
 
-def route_distance(points):
-    """Returns the spec's RecordRoute distance: f64 sum, truncated once, saturated."""
+def route_total(points):
+    """Returns the sum of the haversine distances between consecutive points, in f64."""
     total = 0.0
     for previous, current in zip(points, points[1:]):
         total += haversine_metres(previous, current)
-    return min(int(total), INT32_MAX)
+    return total
+
+
+# How far two correct f64 haversine sums may drift apart: implementations of sin and
+# asin differ in the last bits (libm here, the server's four-lane kernels there), a few
+# parts in 10^16 per hop. Far below a metre, so it matters only when a sum lies within
+# it of a whole metre, where truncation can land on either side.
+ROUTE_SUM_RELATIVE_TOLERANCE = 1e-12
+
+
+def route_distances_allowed(points):
+    """Returns the distances a correct server may report for the route: the truncated sum,
+    and its neighbour only when the sum is within the tolerance of a whole metre."""
+    total = route_total(points)
+    slack = total * ROUTE_SUM_RELATIVE_TOLERANCE + 1e-9
+    return {min(int(t), INT32_MAX) for t in (total - slack, total, total + slack)}
 
 
 class FeatureDb:
