@@ -113,6 +113,7 @@ impl RouteDistance {
 }
 
 /// Returns the haversine distance in metres of each lane's hop.
+#[inline]
 fn hop_metres(from: &Ends, to: &Ends) -> f64x4 {
     let half = f64x4::splat(0.5);
     let delta_latitude = to.latitude_radians - from.latitude_radians;

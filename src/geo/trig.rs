@@ -60,20 +60,23 @@ const ASIN_Q: [f64; 4] = [
 ];
 
 /// Returns sin²(x) for |x| ≤ π.
+#[inline]
 pub(super) fn sin_squared(x: f64x4) -> f64x4 {
-    // sin² has period π and is even: fold onto [0, π/2], then onto [0, π/4] through
-    // sin(π/2 − u) = cos(u).
+    // sin² has period π and is even: fold onto [0, π/2]. Up to π/4 it is the kernel's
+    // sine squared; beyond, 1 − sin²(π/2 − u) = cos²(u), where the result is at least ½
+    // so the subtraction loses nothing.
     let u = x.abs();
     let u = u
         .simd_gt(splat(FRAC_PI_2))
         .select((splat(PI) - u) + splat(PI_LOW), u);
-    let past_eighth = u.simd_gt(splat(FRAC_PI_4));
-    let v = past_eighth.select((splat(FRAC_PI_2) - u) + splat(FRAC_PI_2_LOW), u);
-    let sin = past_eighth.select(cos_kernel(v), sin_kernel(v));
-    sin * sin
+    let near = u.simd_le(splat(FRAC_PI_4));
+    let sin = sin_kernel(near.select(u, (splat(FRAC_PI_2) - u) + splat(FRAC_PI_2_LOW)));
+    let sin_squared = sin * sin;
+    near.select(sin_squared, splat(1.0) - sin_squared)
 }
 
 /// Returns cos(x) for |x| ≤ π/2.
+#[inline]
 pub(super) fn cos(x: f64x4) -> f64x4 {
     let u = x.abs();
     let past_eighth = u.simd_gt(splat(FRAC_PI_4));
@@ -82,6 +85,7 @@ pub(super) fn cos(x: f64x4) -> f64x4 {
 }
 
 /// Returns asin(√a) for 0 ≤ a ≤ 1: half the central angle whose haversine is `a`.
+#[inline]
 pub(super) fn half_angle(a: f64x4) -> f64x4 {
     // With s = √a and c = √(1 − a), the angle θ has sin θ = s and cos θ = c. Each third
     // of [0, π/2] takes an arcsine of at most 1/2, where the kernel is accurate:
@@ -101,11 +105,13 @@ pub(super) fn half_angle(a: f64x4) -> f64x4 {
     )
 }
 
+#[inline]
 fn splat(value: f64) -> f64x4 {
     f64x4::splat(value)
 }
 
 /// sin x for |x| ≤ π/4.
+#[inline]
 fn sin_kernel(x: f64x4) -> f64x4 {
     let z = x * x;
     let r = splat(SIN[1])
@@ -114,6 +120,7 @@ fn sin_kernel(x: f64x4) -> f64x4 {
 }
 
 /// cos x for |x| ≤ π/4.
+#[inline]
 fn cos_kernel(x: f64x4) -> f64x4 {
     let z = x * x;
     let r = z
@@ -128,6 +135,7 @@ fn cos_kernel(x: f64x4) -> f64x4 {
 }
 
 /// asin x for |x| ≤ 1/2.
+#[inline]
 fn asin_kernel(x: f64x4) -> f64x4 {
     let z = x * x;
     let p = z

@@ -9,23 +9,20 @@ use tonic::{Request, Response, Status, Streaming};
 use super::convert::{shutting_down, summary_to_pb};
 use super::{RouteGuideService, log_call};
 use crate::geo::GeoPoint;
+use crate::index::FeatureIndex;
 use crate::pb;
 use crate::route::RouteRecorder;
 
 /// The most points handled together: those already received when a chunk starts.
 const CHUNK: usize = 64;
 
-/// Points whose index memory is requested ahead of the distance work: enough to hide
-/// the memory latency, few enough for the loads in flight to stay within what a core
-/// tracks.
-const PREFETCH_AHEAD: usize = 16;
-
 /// Runs one RecordRoute call until the client half-closes, a point is invalid, or the
 /// server drains. The deadline is enforced by the deadline layer, which drops this future.
 ///
-/// Points that have already arrived are handled as a chunk: validated in order, then in
-/// batches whose index lookups are started one batch ahead, so that the memory accesses
-/// of one batch overlap the distance sums of the previous one.
+/// Points that have already arrived are handled as a chunk: each is validated as it is
+/// decoded and its index memory requested then, so that decoding the rest of the chunk
+/// overlaps the memory accesses; then the chunk's distances are summed and its features
+/// counted.
 pub(super) async fn handle(
     service: &RouteGuideService,
     request: Request<Streaming<pb::Point>>,
@@ -44,7 +41,7 @@ pub(super) async fn handle(
             // Drain first, so that a client that never pauses still sees the shutdown.
             biased;
             () = &mut drained => break Err(shutting_down()),
-            rest = next_chunk(&mut stream, &mut points, recorder.point_count()) => rest,
+            rest = next_chunk(&mut stream, &service.index, &mut points, recorder.point_count()) => rest,
         };
         add_chunk(service, &mut recorder, &points);
         match rest {
@@ -77,6 +74,7 @@ enum Rest {
 /// the first of them in the route.
 async fn next_chunk(
     stream: &mut Streaming<pb::Point>,
+    index: &FeatureIndex,
     points: &mut Vec<GeoPoint>,
     offset: u64,
 ) -> Rest {
@@ -90,11 +88,15 @@ async fn next_chunk(
                 Poll::Ready(Some(Ok(point))) => point,
             };
             match GeoPoint::new(point.latitude, point.longitude) {
-                Ok(point) => points.push(point),
+                Ok(point) => {
+                    // Decoding the rest of the chunk hides this point's index lookup.
+                    index.prefetch_points(&[point]);
+                    points.push(point);
+                }
                 Err(error) => {
                     // Formatted only on this error path, not for every point.
-                    let index = offset + points.len() as u64;
-                    let message = format!("point {index}: {error}");
+                    let position = offset + points.len() as u64;
+                    let message = format!("point {position}: {error}");
                     return Poll::Ready(Rest::Failed(Status::invalid_argument(message)));
                 }
             }
@@ -106,26 +108,14 @@ async fn next_chunk(
     .await
 }
 
-/// Adds `points` to `recorder` in batches: the index memory of the next batch is
-/// requested while the current batch's distances are summed, and then the current batch's
-/// features are counted. Counting right after its batch, rather than after the whole
-/// chunk, leaves fewer other pages touched between a prefetch and its lookup.
+/// Adds `points` to `recorder`: their distances, then their features.
 fn add_chunk(service: &RouteGuideService, recorder: &mut RouteRecorder, points: &[GeoPoint]) {
-    let mut batches = points.chunks(PREFETCH_AHEAD).peekable();
-    if let Some(first) = batches.peek() {
-        service.index.prefetch_points(first);
-    }
-    while let Some(batch) = batches.next() {
-        if let Some(next) = batches.peek() {
-            service.index.prefetch_points(next);
-        }
-        recorder.add_points(batch);
-        recorder.add_features(
-            service
-                .index
-                .have_features_at(batch)
-                .filter(|&has| has)
-                .count(),
-        );
-    }
+    recorder.add_points(points);
+    recorder.add_features(
+        service
+            .index
+            .have_features_at(points)
+            .filter(|&has| has)
+            .count(),
+    );
 }
