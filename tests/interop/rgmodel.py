@@ -39,8 +39,9 @@ def point_error(latitude, longitude):
     return None
 
 
-def haversine_metres(a, b):
-    """Returns the great-circle distance in metres between two E7 (lat, lon) pairs."""
+def haversine_term(a, b):
+    """Returns the haversine formula's h = sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2), capped
+    at 1 (rounding can push exact antipodes a hair above it)."""
     lat1 = math.radians(a[0] / E7_PER_DEGREE)
     lat2 = math.radians(b[0] / E7_PER_DEGREE)
     delta_lat = lat2 - lat1
@@ -48,31 +49,40 @@ def haversine_metres(a, b):
     sin_lat = math.sin(delta_lat / 2)
     sin_lon = math.sin(delta_lon / 2)
     h = sin_lat * sin_lat + math.cos(lat1) * math.cos(lat2) * (sin_lon * sin_lon)
-    # h capped at 1: rounding can push exact antipodes a hair above it.
-    h = min(h, 1.0)
+    return min(h, 1.0)
+
+
+def haversine_metres(a, b):
+    """Returns the great-circle distance in metres between two E7 (lat, lon) pairs."""
+    h = haversine_term(a, b)
     return EARTH_RADIUS_METRES * 2 * math.atan2(math.sqrt(h), math.sqrt(1 - h))
 
 
 def route_total(points):
     """Returns the sum of the haversine distances between consecutive points, in f64."""
-    total = 0.0
+    return route_total_and_slack(points)[0]
+
+
+def route_total_and_slack(points):
+    """Returns the f64 haversine sum and how far another correct f64 sum may lie from it.
+
+    Implementations of sin and asin differ in the last bits (libm here, the server's
+    four-lane kernels there): a few parts in 10^16 of a hop, plus, near antipodes,
+    where the formula is ill-conditioned, what one unit in the last place of h moves
+    the angle (up to ~0.13 m at exact antipodes)."""
+    total = slack = 0.0
     for previous, current in zip(points, points[1:]):
-        total += haversine_metres(previous, current)
-    return total
-
-
-# How far two correct f64 haversine sums may drift apart: implementations of sin and
-# asin differ in the last bits (libm here, the server's four-lane kernels there), a few
-# parts in 10^16 per hop. Far below a metre, so it matters only when a sum lies within
-# it of a whole metre, where truncation can land on either side.
-ROUTE_SUM_RELATIVE_TOLERANCE = 1e-12
+        hop = haversine_metres(previous, current)
+        h = haversine_term(previous, current)
+        total += hop
+        slack += hop * 1e-12 + EARTH_RADIUS_METRES * 8 * 2.0**-53 / math.sqrt(max(1 - h, 2.0**-51))
+    return total, slack
 
 
 def route_distances_allowed(points):
     """Returns the distances a correct server may report for the route: the truncated sum,
-    and its neighbour only when the sum is within the tolerance of a whole metre."""
-    total = route_total(points)
-    slack = total * ROUTE_SUM_RELATIVE_TOLERANCE + 1e-9
+    and a neighbouring whole metre only when the sum lies within the slack of it."""
+    total, slack = route_total_and_slack(points)
     return {min(int(t), INT32_MAX) for t in (total - slack, total, total + slack)}
 
 
