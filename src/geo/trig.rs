@@ -118,39 +118,38 @@ fn splat(value: f64) -> f64x4 {
 #[inline]
 fn sin_kernel(x: f64x4) -> f64x4 {
     let z = x * x;
-    let r = splat(SIN[1])
-        + z * (splat(SIN[2]) + z * (splat(SIN[3]) + z * (splat(SIN[4]) + z * splat(SIN[5]))));
-    x + (z * x) * (splat(SIN[0]) + z * r)
+    x + (z * x) * horner(z, &SIN)
 }
 
 /// cos x for |x| ≤ π/4.
 #[inline]
 fn cos_kernel(x: f64x4) -> f64x4 {
     let z = x * x;
-    let r = z
-        * (splat(COS[0])
-            + z * (splat(COS[1])
-                + z * (splat(COS[2])
-                    + z * (splat(COS[3]) + z * (splat(COS[4]) + z * splat(COS[5]))))));
     let half_z = splat(0.5) * z;
     let w = splat(1.0) - half_z;
     // 1 − z/2 rounded, plus what its rounding lost, plus the small terms.
-    w + (((splat(1.0) - w) - half_z) + z * r)
+    w + (((splat(1.0) - w) - half_z) + z * (z * horner(z, &COS)))
 }
 
 /// asin x for |x| ≤ 1/2.
 #[inline]
 fn asin_kernel(x: f64x4) -> f64x4 {
     let z = x * x;
-    let p = z
-        * (splat(ASIN_P[0])
-            + z * (splat(ASIN_P[1])
-                + z * (splat(ASIN_P[2])
-                    + z * (splat(ASIN_P[3]) + z * (splat(ASIN_P[4]) + z * splat(ASIN_P[5]))))));
-    let q = splat(1.0)
-        + z * (splat(ASIN_Q[0])
-            + z * (splat(ASIN_Q[1]) + z * (splat(ASIN_Q[2]) + z * splat(ASIN_Q[3]))));
+    let p = z * horner(z, &ASIN_P);
+    let q = splat(1.0) + z * horner(z, &ASIN_Q);
     x + x * (p / q)
+}
+
+/// Returns c₀ + z·(c₁ + z·(c₂ + …)) for `coefficients` c, evaluated innermost first.
+#[inline]
+fn horner(z: f64x4, coefficients: &[f64]) -> f64x4 {
+    match coefficients.split_last() {
+        Some((&last, rest)) => rest
+            .iter()
+            .rev()
+            .fold(splat(last), |sum, &c| splat(c) + z * sum),
+        None => f64x4::ZERO,
+    }
 }
 
 #[cfg(test)]
