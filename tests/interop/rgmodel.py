@@ -54,13 +54,12 @@ def haversine_term(a, b):
 
 def haversine_metres(a, b):
     """Returns the great-circle distance in metres between two E7 (lat, lon) pairs."""
-    h = haversine_term(a, b)
+    return metres_of_term(haversine_term(a, b))
+
+
+def metres_of_term(h):
+    """Returns the great-circle distance in metres whose haversine term is h."""
     return EARTH_RADIUS_METRES * 2 * math.atan2(math.sqrt(h), math.sqrt(1 - h))
-
-
-def route_total(points):
-    """Returns the sum of the haversine distances between consecutive points, in f64."""
-    return route_total_and_slack(points)[0]
 
 
 def route_total_and_slack(points):
@@ -72,18 +71,19 @@ def route_total_and_slack(points):
     the angle (up to ~0.13 m at exact antipodes)."""
     total = slack = 0.0
     for previous, current in zip(points, points[1:]):
-        hop = haversine_metres(previous, current)
         h = haversine_term(previous, current)
+        hop = metres_of_term(h)
         total += hop
         slack += hop * 1e-12 + EARTH_RADIUS_METRES * 8 * 2.0**-53 / math.sqrt(max(1 - h, 2.0**-51))
     return total, slack
 
 
 def route_distances_allowed(points):
-    """Returns the distances a correct server may report for the route: the truncated sum,
-    and a neighbouring whole metre only when the sum lies within the slack of it."""
+    """Returns the distances a correct server may report for the route (the truncated sum,
+    and a neighbouring whole metre only when the sum lies within the slack of it), and
+    the sum itself."""
     total, slack = route_total_and_slack(points)
-    return {min(int(t), INT32_MAX) for t in (total - slack, total, total + slack)}
+    return {min(int(t), INT32_MAX) for t in (total - slack, total, total + slack)}, total
 
 
 class FeatureDb:
