@@ -2,7 +2,8 @@
 //!
 //! protox parses the proto into a descriptor set; tonic-prost-build generates the
 //! messages and service from it; the encoded descriptor set is kept in `OUT_DIR`
-//! so the server can offer reflection.
+//! so the server can offer reflection. A second copy of the server code, with tonic's stock
+//! codec, is written to `OUT_DIR/stock` for the ceiling example.
 
 use std::path::PathBuf;
 
@@ -24,6 +25,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ".routeguide",
             "#[derive(serde::Serialize)] #[serde(rename_all = \"camelCase\")]",
         )
+        // Prost's encoding, with a one-pass `Point` decoder (src/codec.rs).
+        .codec_path("crate::codec::RouteGuideCodec")
+        .compile_fds(descriptors.clone())?;
+    // The same service with tonic-prost's stock codec, for `examples/ceiling.rs`: the
+    // ceiling the benchmarks compare with is tonic as it comes.
+    let stock = out_dir.join("stock");
+    std::fs::create_dir_all(&stock)?;
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(true)
+        .out_dir(stock)
         .compile_fds(descriptors)?;
     Ok(())
 }

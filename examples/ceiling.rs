@@ -2,9 +2,10 @@
 //!
 //! GetFeature echoes the request point, ListFeatures streams `--list-features` pre-built
 //! features (cycling through a pool) whatever the rectangle, RecordRoute only counts points,
-//! and RouteChat reads every note and replies with none. It uses tonic exactly as
-//! `routeguide serve` does (TCP_NODELAY, a multi-threaded runtime) but has no index, no
-//! validation, no deadline layer, no health or reflection.
+//! and RouteChat reads every note and replies with none. It is tonic as it comes (generated
+//! with tonic-prost's stock codec, where `routeguide::pb` uses routeguide's own decoder),
+//! set up as `routeguide serve` sets tonic up (TCP_NODELAY, a multi-threaded runtime), with
+//! no index, no validation, no deadline layer, no health or reflection.
 //!
 //! Run: `cargo run --release --example ceiling -- --addr 127.0.0.1:50052 --list-features 67`
 
@@ -13,11 +14,17 @@ use std::sync::Arc;
 
 use clap::Parser;
 use futures::{Stream, StreamExt};
-use routeguide::pb;
-use routeguide::pb::route_guide_server::{RouteGuide, RouteGuideServer};
+use pb::route_guide_server::{RouteGuide, RouteGuideServer};
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status, Streaming};
+
+/// The RouteGuide messages and server as tonic-prost-build generates them by default
+/// (`routeguide::pb` uses routeguide's own codec instead).
+#[allow(missing_docs, clippy::all)]
+mod pb {
+    include!(concat!(env!("OUT_DIR"), "/stock/routeguide.rs"));
+}
 
 /// Flags of the ceiling server.
 #[derive(Debug, Parser)]

@@ -5,6 +5,8 @@ mod get_feature;
 mod health_reflection;
 mod list_features;
 mod loadgen;
+mod point_layouts;
+mod raw_codec;
 mod raw_h2;
 mod record_route;
 mod robustness;

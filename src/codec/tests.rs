@@ -1,0 +1,119 @@
+//! The one-pass `Point` read against prost on canonical, unusual and random bytes.
+
+use prost::Message;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use super::canonical_point;
+use crate::pb;
+
+fn varint(value: u64) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    prost::encoding::encode_varint(value, &mut bytes);
+    bytes
+}
+
+#[test]
+fn reads_what_prost_writes() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let edges = [0, 1, -1, i32::MIN, i32::MAX, 900_000_000, -1_800_000_000];
+    for round in 0..20_000 {
+        let (latitude, longitude) = if round < edges.len() * edges.len() {
+            (edges[round / edges.len()], edges[round % edges.len()])
+        } else {
+            (rng.random(), rng.random())
+        };
+        let point = pb::Point {
+            latitude,
+            longitude,
+        };
+        let bytes = point.encode_to_vec();
+        assert_eq!(canonical_point(&bytes), Some(point), "{bytes:02x?}");
+    }
+}
+
+#[test]
+fn other_orders_and_repeats_read_as_prost_reads_them() {
+    let latitude = varint(-740_000_000_i64 as u64);
+    let longitude = varint(409_146_138);
+    let cases: Vec<Vec<u8>> = vec![
+        // Longitude first.
+        [&[0x10][..], &longitude, &[0x08], &latitude].concat(),
+        // Latitude twice: the last wins.
+        [&[0x08][..], &longitude, &[0x08], &latitude].concat(),
+        // Only one field; none at all.
+        [&[0x10][..], &latitude].concat(),
+        Vec::new(),
+        // A non-minimal varint (zero in three bytes).
+        vec![0x08, 0x80, 0x80, 0x00],
+        // An int32 written as a 64-bit value: its low 32 bits count.
+        [&[0x08][..], &varint(0x1_2345_6789)].concat(),
+    ];
+    for bytes in cases {
+        let expected = pb::Point::decode(bytes.as_slice()).expect("valid Point bytes");
+        assert_eq!(canonical_point(&bytes), Some(expected), "{bytes:02x?}");
+    }
+}
+
+#[test]
+fn declines_what_it_does_not_read() {
+    let cases: Vec<Vec<u8>> = vec![
+        // An unknown varint field, which prost skips.
+        vec![0x08, 0x01, 0x18, 0x05],
+        // Field 1 as fixed32 instead of a varint (a decode error in prost).
+        vec![0x0d, 0, 0, 0, 0],
+        // A varint cut short; an overlong one.
+        vec![0x08, 0x80],
+        vec![
+            0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ],
+        // A key in two bytes (field 1 written as a padded varint key).
+        vec![0x88, 0x00, 0x01],
+    ];
+    for bytes in cases {
+        assert_eq!(canonical_point(&bytes), None, "{bytes:02x?}");
+    }
+}
+
+/// Random bytes built from Point-like pieces: whatever the one-pass read accepts, prost
+/// decodes to the same point.
+#[test]
+fn agrees_with_prost_on_random_bytes() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut accepted = 0;
+    let rounds = 200_000;
+    for _ in 0..rounds {
+        let mut bytes = Vec::new();
+        for _ in 0..rng.random_range(0..4) {
+            bytes.push(match rng.random_range(0..10) {
+                0..=3 => 0x08,
+                4..=7 => 0x10,
+                _ => rng.random(),
+            });
+            if rng.random_bool(0.8) {
+                let value: u64 = match rng.random_range(0..3) {
+                    0 => rng.random::<i32>() as i64 as u64,
+                    1 => rng.random::<u32>().into(),
+                    _ => rng.random(),
+                };
+                bytes.extend(varint(value));
+            } else {
+                let garbage = rng.random_range(0..12);
+                bytes.extend((0..garbage).map(|_| rng.random::<u8>()));
+            }
+        }
+        if let Some(point) = canonical_point(&bytes) {
+            accepted += 1;
+            assert_eq!(
+                pb::Point::decode(bytes.as_slice()).ok(),
+                Some(point),
+                "{bytes:02x?}"
+            );
+        }
+    }
+    // The generator reaches the one-pass read often, and its refusals too.
+    assert!(
+        accepted > rounds / 4 && accepted < rounds,
+        "{accepted} of {rounds}"
+    );
+}
