@@ -45,7 +45,9 @@ pub(super) async fn handle(
         };
         add_chunk(service, &mut recorder, &points);
         match rest {
-            Rest::More => {}
+            // Points that are always ready would keep this worker thread: once the task
+            // has spent its budget, give the runtime a turn.
+            Rest::More => tokio::task::coop::consume_budget().await,
             Rest::End => break Ok(recorder.finish(started.elapsed())),
             Rest::Failed(status) => break Err(status),
         }
@@ -118,4 +120,92 @@ fn add_chunk(service: &RouteGuideService, recorder: &mut RouteRecorder, points: 
             .filter(|&has| has)
             .count(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+    use std::time::Duration;
+
+    use http_body::{Body, Frame};
+    use prost::Message;
+    use prost::bytes::Bytes;
+    use tokio_util::sync::CancellationToken;
+    use tonic::codec::Codec;
+
+    use super::*;
+    use crate::codec::RouteGuideCodec;
+    use crate::notes::{MemoryNoteStore, NoteRetention};
+    use crate::service::RequestLimits;
+
+    /// A request body with 64 more points always ready: a client that never pauses.
+    struct EndlessRoute(Bytes);
+
+    impl Body for EndlessRoute {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            Poll::Ready(Some(Ok(Frame::data(self.0.clone()))))
+        }
+    }
+
+    /// 64 points of the built-in database in gRPC framing.
+    fn framed_points() -> Bytes {
+        let point = pb::Point {
+            latitude: 409_146_138,
+            longitude: -746_188_906,
+        }
+        .encode_to_vec();
+        let mut frames = Vec::new();
+        for _ in 0..64 {
+            frames.push(0);
+            frames.extend_from_slice(&(point.len() as u32).to_be_bytes());
+            frames.extend_from_slice(&point);
+        }
+        Bytes::from(frames)
+    }
+
+    #[test]
+    fn a_client_that_never_pauses_leaves_other_tasks_their_turn() {
+        let (turn, turns) = std::sync::mpsc::channel();
+        // One runtime thread: the task below runs only if the handler yields.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let service = RouteGuideService::new(
+                    Arc::new(crate::db::builtin()),
+                    Arc::new(MemoryNoteStore::new(NoteRetention {
+                        max_per_location: 1,
+                        max_total: 1,
+                    })),
+                    RequestLimits {
+                        max_note_bytes: 1,
+                        chat_reply_buffer: 1,
+                    },
+                    CancellationToken::new(),
+                );
+                let decoder = RouteGuideCodec::<pb::RouteSummary, pb::Point>::default().decoder();
+                let points =
+                    Streaming::new_request(decoder, EndlessRoute(framed_points()), None, None);
+                tokio::spawn(async move {
+                    let _ = handle(&service, Request::new(points)).await;
+                });
+                tokio::task::yield_now().await;
+                let _ = turn.send(());
+            });
+        });
+        assert!(
+            turns.recv_timeout(Duration::from_secs(10)).is_ok(),
+            "the handler of an endless, always-ready route never yielded"
+        );
+    }
 }
