@@ -1,12 +1,13 @@
 //! The gRPC codec of the generated RouteGuide client and server: prost's encoding, and a
-//! decoder that reads a `Point` in one pass.
+//! decoder that reads a `Point` message in one pass.
 //!
-//! Every message is encoded by prost, and every message but `Point` is decoded by prost.
-//! A `Point` (the request of GetFeature, and every message of a RecordRoute stream) is
-//! read straight from the message's bytes when they are the canonical layout that every
-//! protobuf library writes: field 1 and field 2 as varints, in any order, either omitted
-//! when zero. Anything else (unknown fields, other wire types, malformed bytes) goes to prost, so the decoded values and the
-//! errors are prost's for every input.
+//! Every message is encoded by prost, and every message but `Point` is decoded by prost
+//! (so are the `Point`s nested in other messages). A `Point` message (the request of
+//! GetFeature, and every message of a RecordRoute stream) is read straight from its bytes
+//! when they hold nothing but field 1 and field 2 as varints with one-byte keys, in any
+//! order and any number of times (the last value wins, as in prost): the layout every
+//! protobuf library writes. Anything else (unknown fields, other wire types, malformed
+//! bytes) goes to prost, so the decoded values and the errors are prost's for every input.
 //!
 //! Why by hand: in a RecordRoute stream a point is one 17-byte message, and prost's
 //! general decoder, called through tonic's `DecodeBuf`, advanced the buffer once per key
@@ -79,8 +80,11 @@ impl<U: WireDecode> Decoder for MessageDecoder<U> {
 
 /// A message the RouteGuide codec can decode: by default exactly as prost does.
 pub trait WireDecode: Message + Default {
-    /// Decodes the whole of `buf` as one message: the value and the error prost's
-    /// `Message::decode` gives for the same bytes.
+    /// Decodes the whole of `buf` as one message, as prost's `Message::decode` does.
+    ///
+    /// # Errors
+    ///
+    /// prost's `DecodeError` for the same bytes, where prost rejects them.
     fn decode_message(buf: &mut DecodeBuf<'_>) -> Result<Self, prost::DecodeError> {
         Self::decode(buf)
     }
@@ -93,19 +97,23 @@ impl WireDecode for pb::RouteSummary {}
 
 impl WireDecode for pb::Point {
     fn decode_message(buf: &mut DecodeBuf<'_>) -> Result<Self, prost::DecodeError> {
-        let bytes = buf.chunk();
-        // A message split across chunks, or one the one-pass read declines, goes to prost.
-        match (bytes.len() == buf.remaining())
-            .then(|| canonical_point(bytes))
-            .flatten()
-        {
-            Some(point) => {
-                buf.advance(bytes.len());
-                Ok(point)
-            }
-            None => Self::decode(buf),
-        }
+        decode_point(buf)
     }
+}
+
+/// Decodes all of `buf` as one `Point`: in one pass when its bytes are contiguous and in
+/// the layout [`canonical_point`] reads, by prost otherwise; the same value or error as
+/// prost either way.
+fn decode_point(buf: &mut impl Buf) -> Result<pb::Point, prost::DecodeError> {
+    let bytes = buf.chunk();
+    if bytes.len() == buf.remaining()
+        && let Some(point) = canonical_point(bytes)
+    {
+        let len = bytes.len();
+        buf.advance(len);
+        return Ok(point);
+    }
+    pb::Point::decode(buf)
 }
 
 /// Protobuf keys of `Point`'s fields as varints: (field number << 3) | wire type 0.

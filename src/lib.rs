@@ -1,6 +1,6 @@
 //! routeguide: a production RouteGuide gRPC server and client.
 //!
-//! The request path runs from the wire types in [`pb`] (decoded by [`codec`]), through [`service`] (validation,
+//! The request path runs from the wire types in [`pb`] (decoded by `codec`), through [`service`] (validation,
 //! status codes, streaming), to the domain: [`geo`] for coordinates and distances,
 //! [`index`] for the feature database, [`route`] for route summaries and [`notes`] for
 //! RouteChat storage. [`db`] loads databases, [`server`] assembles and runs the server,
@@ -10,7 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
-pub mod codec;
+mod codec;
 pub mod config;
 pub mod db;
 pub mod geo;

@@ -4,7 +4,9 @@ use prost::Message;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::canonical_point;
+use prost::bytes::Buf;
+
+use super::{canonical_point, decode_point};
 use crate::pb;
 
 fn varint(value: u64) -> Vec<u8> {
@@ -69,39 +71,84 @@ fn declines_what_it_does_not_read() {
         ],
         // A key in two bytes (field 1 written as a padded varint key).
         vec![0x88, 0x00, 0x01],
+        // A tenth varint byte above 1, which prost rejects.
+        [&[0x08][..], &[0xff; 9], &[0x02]].concat(),
+        // Key 0 (field number 0), and field 1 as a packed (length-delimited) field.
+        vec![0x00, 0x01],
+        vec![0x0a, 0x01, 0x05],
     ];
     for bytes in cases {
         assert_eq!(canonical_point(&bytes), None, "{bytes:02x?}");
     }
 }
 
-/// Random bytes built from Point-like pieces: whatever the one-pass read accepts, prost
-/// decodes to the same point.
+/// Random bytes built from Point-like pieces.
+fn point_like_bytes(rng: &mut StdRng) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for _ in 0..rng.random_range(0..4) {
+        bytes.push(match rng.random_range(0..10) {
+            0..=3 => 0x08,
+            4..=7 => 0x10,
+            _ => rng.random(),
+        });
+        if rng.random_bool(0.8) {
+            let value: u64 = match rng.random_range(0..3) {
+                0 => rng.random::<i32>() as i64 as u64,
+                1 => rng.random::<u32>().into(),
+                _ => rng.random(),
+            };
+            bytes.extend(varint(value));
+        } else {
+            let garbage = rng.random_range(0..12);
+            bytes.extend((0..garbage).map(|_| rng.random::<u8>()));
+        }
+    }
+    bytes
+}
+
+/// What the codec decodes from `buf`: the same value, or the same error, as prost from
+/// the same bytes, and all of `buf` consumed on success.
+fn assert_decodes_as_prost(mut buf: impl Buf, bytes: &[u8]) {
+    let ours = decode_point(&mut buf).map_err(|error| error.to_string());
+    let theirs = pb::Point::decode(bytes).map_err(|error| error.to_string());
+    assert_eq!(ours, theirs, "{bytes:02x?}");
+    if ours.is_ok() {
+        assert_eq!(buf.remaining(), 0, "{bytes:02x?}");
+    }
+}
+
+/// Whole and split across two chunks (which always goes to prost), the codec's `Point`
+/// decoding gives prost's value or prost's error for random Point-like bytes.
+#[test]
+fn decodes_random_bytes_as_prost_whole_or_split() {
+    let mut rng = StdRng::seed_from_u64(17);
+    let (mut ok, mut failed) = (0, 0);
+    for _ in 0..100_000 {
+        let bytes = point_like_bytes(&mut rng);
+        assert_decodes_as_prost(bytes.as_slice(), &bytes);
+        let split = rng.random_range(0..=bytes.len());
+        assert_decodes_as_prost((&bytes[..split]).chain(&bytes[split..]), &bytes);
+        if pb::Point::decode(bytes.as_slice()).is_ok() {
+            ok += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    // Both outcomes are common, so both are compared.
+    assert!(
+        ok > 10_000 && failed > 10_000,
+        "{ok} decoded, {failed} failed"
+    );
+}
+
+/// Whatever the one-pass read accepts, prost decodes to the same point.
 #[test]
 fn agrees_with_prost_on_random_bytes() {
     let mut rng = StdRng::seed_from_u64(11);
     let mut accepted = 0;
     let rounds = 200_000;
     for _ in 0..rounds {
-        let mut bytes = Vec::new();
-        for _ in 0..rng.random_range(0..4) {
-            bytes.push(match rng.random_range(0..10) {
-                0..=3 => 0x08,
-                4..=7 => 0x10,
-                _ => rng.random(),
-            });
-            if rng.random_bool(0.8) {
-                let value: u64 = match rng.random_range(0..3) {
-                    0 => rng.random::<i32>() as i64 as u64,
-                    1 => rng.random::<u32>().into(),
-                    _ => rng.random(),
-                };
-                bytes.extend(varint(value));
-            } else {
-                let garbage = rng.random_range(0..12);
-                bytes.extend((0..garbage).map(|_| rng.random::<u8>()));
-            }
-        }
+        let bytes = point_like_bytes(&mut rng);
         if let Some(point) = canonical_point(&bytes) {
             accepted += 1;
             assert_eq!(

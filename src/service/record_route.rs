@@ -45,9 +45,7 @@ pub(super) async fn handle(
         };
         add_chunk(service, &mut recorder, &points);
         match rest {
-            // Points that are always ready would keep this worker thread: once the task
-            // has spent its budget, give the runtime a turn.
-            Rest::More => tokio::task::coop::consume_budget().await,
+            Rest::More => {}
             Rest::End => break Ok(recorder.finish(started.elapsed())),
             Rest::Failed(status) => break Err(status),
         }
@@ -72,8 +70,8 @@ enum Rest {
 }
 
 /// Waits for the next point, then validates it and the points already received after
-/// it, up to [`CHUNK`] points, into `points` (empty on entry); `offset` is the index of
-/// the first of them in the route.
+/// it, up to [`CHUNK`] points or until the task's cooperative budget is spent, into
+/// `points` (empty on entry); `offset` is the index of the first of them in the route.
 async fn next_chunk(
     stream: &mut Streaming<pb::Point>,
     index: &FeatureIndex,
@@ -82,6 +80,15 @@ async fn next_chunk(
 ) -> Rest {
     std::future::poll_fn(|cx| {
         loop {
+            // One unit of tokio's cooperative budget per point, as a tokio channel takes
+            // per message: h2's streams take none, so points that are always ready would
+            // otherwise keep this worker thread. Once the budget is spent, the points
+            // gathered are handled and the task then yields.
+            let coop = match tokio::task::coop::poll_proceed(cx) {
+                Poll::Ready(coop) => coop,
+                Poll::Pending if points.is_empty() => return Poll::Pending,
+                Poll::Pending => return Poll::Ready(Rest::More),
+            };
             let point = match stream.poll_next_unpin(cx) {
                 Poll::Pending if points.is_empty() => return Poll::Pending,
                 Poll::Pending => return Poll::Ready(Rest::More),
@@ -89,6 +96,7 @@ async fn next_chunk(
                 Poll::Ready(Some(Err(status))) => return Poll::Ready(Rest::Failed(status)),
                 Poll::Ready(Some(Ok(point))) => point,
             };
+            coop.made_progress();
             match GeoPoint::new(point.latitude, point.longitude) {
                 Ok(point) => {
                     // Decoding the rest of the chunk hides this point's index lookup.
@@ -127,6 +135,7 @@ mod tests {
     use std::convert::Infallible;
     use std::pin::Pin;
     use std::sync::Arc;
+    use std::sync::mpsc::RecvTimeoutError;
     use std::task::{Context, Poll};
     use std::time::Duration;
 
@@ -203,9 +212,13 @@ mod tests {
                 let _ = turn.send(());
             });
         });
-        assert!(
-            turns.recv_timeout(Duration::from_secs(10)).is_ok(),
-            "the handler of an endless, always-ready route never yielded"
-        );
+        // On failure the handler's thread spins until the test process exits.
+        match turns.recv_timeout(Duration::from_secs(10)) {
+            Ok(()) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("the handler of an endless, always-ready route never yielded")
+            }
+            Err(RecvTimeoutError::Disconnected) => panic!("the runtime thread failed"),
+        }
     }
 }

@@ -52,7 +52,9 @@ fn layouts(point: pb::Point) -> Vec<Vec<u8>> {
             &padded(point.longitude),
         ]
         .concat(),
-        // Unknown fields (a varint, then a string) that a reader must skip.
+        // Unknown fields (a varint, then a string) that a reader must skip: the server's
+        // one-pass read declines these bytes, so prost decodes them, the reference the
+        // other layouts are compared with.
         [
             &[0x08][..],
             &lat,
@@ -156,6 +158,7 @@ async fn get_feature_answers_every_layout_as_the_canonical_one() {
                 .await
                 .unwrap();
             let feature = pb::Feature::decode(reply.into_inner().as_slice()).unwrap();
+            assert_eq!(feature.location, Some(point), "{point:?} layout {layout}");
             assert_eq!(feature, expected, "{point:?} layout {layout}");
         }
     }

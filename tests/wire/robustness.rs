@@ -52,17 +52,56 @@ async fn garbage_messages_get_error_statuses_not_crashes() {
     assert_healthy(&server).await;
 }
 
+/// Point bytes prost rejects, each for a different reason.
+fn undecodable_points() -> Vec<Vec<u8>> {
+    vec![
+        vec![0xff; 8],                               // an invalid key and varint
+        vec![0x08, 0x80],                            // a varint cut short
+        vec![0x0d, 0x01, 0x02],                      // field 1 as a fixed32 cut short
+        [&[0x08][..], &[0xff; 9], &[0x02]].concat(), // a tenth varint byte above 1
+    ]
+}
+
+/// The status message prost's error for `bytes` gives.
+fn prost_error(bytes: &[u8]) -> String {
+    use prost::Message;
+    pb::Point::decode(bytes).unwrap_err().to_string()
+}
+
 #[tokio::test]
-async fn undecodable_point_is_an_error_status() {
+async fn undecodable_point_is_internal_with_prosts_message() {
     let server = TestServer::start().await;
     let mut grpc = tonic::client::Grpc::new(server.channel().await);
-    grpc.ready().await.unwrap();
-    let path = http::uri::PathAndQuery::from_static("/routeguide.RouteGuide/GetFeature");
-    let status = grpc
-        .unary(tonic::Request::new(vec![0xff; 8]), path, RawCodec)
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
+    for bytes in undecodable_points() {
+        grpc.ready().await.unwrap();
+        let path = http::uri::PathAndQuery::from_static("/routeguide.RouteGuide/GetFeature");
+        let status = grpc
+            .unary(tonic::Request::new(bytes.clone()), path, RawCodec)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
+        assert_eq!(status.message(), prost_error(&bytes), "{bytes:02x?}");
+    }
+}
+
+#[tokio::test]
+async fn undecodable_point_mid_route_is_internal_with_prosts_message() {
+    use prost::Message;
+    let server = TestServer::start().await;
+    let mut grpc = tonic::client::Grpc::new(server.channel().await);
+    let valid = pb_point(409_146_138, -746_188_906).encode_to_vec();
+    for bytes in undecodable_points() {
+        grpc.ready().await.unwrap();
+        let path = http::uri::PathAndQuery::from_static("/routeguide.RouteGuide/RecordRoute");
+        let messages = vec![valid.clone(), valid.clone(), bytes.clone(), valid.clone()];
+        let request = tonic::Request::new(futures::stream::iter(messages));
+        let status = grpc
+            .client_streaming(request, path, RawCodec)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
+        assert_eq!(status.message(), prost_error(&bytes), "{bytes:02x?}");
+    }
 }
 
 #[tokio::test]
