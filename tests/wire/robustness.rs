@@ -62,10 +62,12 @@ fn undecodable_points() -> Vec<Vec<u8>> {
     ]
 }
 
-/// The status message prost's error for `bytes` gives.
-fn prost_error(bytes: &[u8]) -> String {
+/// Asserts that `status` is INTERNAL with prost's own error for `bytes` as its message.
+fn assert_prosts_error(status: &tonic::Status, bytes: &[u8]) {
     use prost::Message;
-    pb::Point::decode(bytes).unwrap_err().to_string()
+    let expected = pb::Point::decode(bytes).unwrap_err().to_string();
+    assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
+    assert_eq!(status.message(), expected, "{bytes:02x?}");
 }
 
 #[tokio::test]
@@ -79,8 +81,7 @@ async fn undecodable_point_is_internal_with_prosts_message() {
             .unary(tonic::Request::new(bytes.clone()), path, RawCodec)
             .await
             .unwrap_err();
-        assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
-        assert_eq!(status.message(), prost_error(&bytes), "{bytes:02x?}");
+        assert_prosts_error(&status, &bytes);
     }
 }
 
@@ -99,8 +100,7 @@ async fn undecodable_point_mid_route_is_internal_with_prosts_message() {
             .client_streaming(request, path, RawCodec)
             .await
             .unwrap_err();
-        assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
-        assert_eq!(status.message(), prost_error(&bytes), "{bytes:02x?}");
+        assert_prosts_error(&status, &bytes);
     }
 }
 
