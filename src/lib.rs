@@ -1,10 +1,11 @@
 //! routeguide: a production RouteGuide gRPC server and client.
 //!
-//! The request path runs from the wire types in [`pb`] (decoded by `codec`), through [`service`] (validation,
-//! status codes, streaming), to the domain: [`geo`] for coordinates and distances,
-//! [`index`] for the feature database, [`route`] for route summaries and [`notes`] for
-//! RouteChat storage. [`db`] loads databases, [`server`] assembles and runs the server,
-//! [`client`] is the typed client used by the CLI, and [`config`] holds the knobs.
+//! The request path runs from the wire types in [`pb`] (decoded by `codec`), through
+//! [`service`] (validation, status codes, streaming), to the domain: [`geo`] for
+//! coordinates and distances, [`index`] for the feature database, [`route`] for route
+//! summaries and [`notes`] for RouteChat storage. [`db`] loads databases, [`server`]
+//! assembles and runs the server, [`client`] is the typed client used by the CLI, and
+//! [`config`] holds the knobs.
 //! [`synthetic`] writes generated databases and [`loadgen`] is the load generator behind
 //! `routeguide bench`.
 #![warn(missing_docs)]
