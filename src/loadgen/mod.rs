@@ -1,7 +1,7 @@
 //! A closed-loop load generator for any RouteGuide server, behind `routeguide bench`.
 //!
 //! `concurrency` workers each issue one call at a time, back to back, spread over
-//! `connections` HTTP/2 connections (one tonic `Channel` each). Calls that start during the
+//! `connections` HTTP/2 connections (see `connection.rs`). Calls that start during the
 //! warm-up are not recorded, and calls still running when the window closes are cancelled
 //! and not recorded either; messages are counted as they move, so message rates cover
 //! exactly the window even when one call (a whole-database stream) outlasts it. Each
@@ -10,6 +10,7 @@
 //! the CPU time the generator itself used (and the server's, given its pid), to show which
 //! side was busy.
 
+mod connection;
 mod cpu;
 mod stats;
 mod workload;
@@ -20,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use rand::{SeedableRng, rngs::StdRng};
 use serde::Serialize;
-use tonic::transport::{Channel, Endpoint};
 
+use connection::Connection;
 pub use cpu::CpuTime;
 pub use stats::{Latency, Messages, Recorder, Throughput};
 pub use workload::{MessageCounters, RectShape, Rpc, Workload};
@@ -136,9 +137,9 @@ pub async fn run(
     if config.connections == 0 {
         return Err(LoadgenError::Zero("connections"));
     }
-    let mut channels = Vec::with_capacity(config.connections);
+    let mut connections = Vec::with_capacity(config.connections);
     for _ in 0..config.connections {
-        channels.push(connect(&config.address).await?);
+        connections.push(connect(&config.address).await?);
     }
 
     let started = Instant::now();
@@ -159,7 +160,8 @@ pub async fn run(
         .iter()
         .enumerate()
         .map(|(worker, counters)| {
-            let client = RouteGuideClient::new(channels[worker % channels.len()].clone())
+            let client = connections[worker % connections.len()]
+                .client()
                 .max_decoding_message_size(usize::MAX);
             let driver = Driver {
                 client,
@@ -242,36 +244,21 @@ fn total_messages(counters: &[Arc<MessageCounters>]) -> Messages {
         })
 }
 
-/// Opens one HTTP/2 connection with TCP_NODELAY, like the server's side.
-async fn connect(address: &str) -> Result<Channel, LoadgenError> {
-    let uri = normalise_address(address);
-    let endpoint = Endpoint::from_shared(uri.clone())
-        .map_err(|e| LoadgenError::InvalidAddress {
-            address: address.to_owned(),
-            message: e.to_string(),
-        })?
-        .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true);
-    endpoint
-        .connect()
-        .await
-        .map_err(|error| LoadgenError::Connect {
-            address: uri,
-            message: innermost(&error),
-        })
-}
-
-fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
+/// Opens one HTTP/2 connection to `address`.
+async fn connect(address: &str) -> Result<Connection, LoadgenError> {
+    let uri: http::Uri =
+        normalise_address(address)
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| LoadgenError::InvalidAddress {
+                address: address.to_owned(),
+                message: e.to_string(),
+            })?;
+    Connection::open(uri, Duration::from_secs(5)).await
 }
 
 /// One closed-loop worker and what it owns.
 struct Driver {
-    client: RouteGuideClient<Channel>,
+    client: RouteGuideClient<Connection>,
     workload: Arc<Workload>,
     rng: StdRng,
     counters: Arc<MessageCounters>,

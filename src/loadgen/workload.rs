@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use rand::{RngExt, SeedableRng, rngs::StdRng};
-use tonic::transport::Channel;
 
 use crate::geo::{E7_PER_DEGREE, GeoPoint, MAX_LATITUDE_E7, MAX_LONGITUDE_E7};
 use crate::index::FeatureIndex;
 use crate::pb;
 use crate::pb::route_guide_client::RouteGuideClient;
+
+use super::connection::Connection;
 
 /// Messages one worker has sent and received so far, counted as they move (not when a
 /// call ends), so rates over a window are exact even for calls longer than the window.
@@ -119,9 +120,9 @@ impl Workload {
 
     /// Performs one call, counting messages in `counters` as they move, and returns the
     /// status code if it failed.
-    pub async fn call(
+    pub(super) async fn call(
         &self,
-        client: &mut RouteGuideClient<Channel>,
+        client: &mut RouteGuideClient<Connection>,
         rng: &mut StdRng,
         counters: &Arc<MessageCounters>,
     ) -> Result<(), tonic::Code> {
