@@ -74,31 +74,42 @@ async fn every_rpc_runs_without_errors_and_counts_messages() {
 }
 
 #[tokio::test]
-async fn unreachable_server_is_a_connect_error() {
+async fn unreachable_or_tls_address_is_a_connect_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap().to_string();
+    let closed = listener.local_addr().unwrap().to_string();
     drop(listener);
     let index = routeguide::db::builtin();
-    let workload = Workload::new(
-        Rpc::GetFeature,
-        &index,
-        10,
-        1,
-        RectShape::World,
-        1,
-        Duration::from_secs(1),
-    );
-    let config = LoadConfig {
-        address,
-        concurrency: 1,
-        connections: 1,
-        duration: Duration::from_millis(10),
-        warmup: Duration::ZERO,
-        seed: 1,
-        server_pid: None,
-    };
-    let result = loadgen::run(&config, Arc::new(workload), Arc::new(AtomicU64::new(0))).await;
-    assert!(matches!(result, Err(loadgen::LoadgenError::Connect { .. })));
+    // The load generator speaks plain-text HTTP/2 only; it says so rather than failing a
+    // TLS server's handshake later.
+    for (address, says) in [
+        (closed.clone(), ""),
+        (format!("https://{closed}"), "plain-text"),
+    ] {
+        let workload = Workload::new(
+            Rpc::GetFeature,
+            &index,
+            10,
+            1,
+            RectShape::World,
+            1,
+            Duration::from_secs(1),
+        );
+        let config = LoadConfig {
+            address: address.clone(),
+            concurrency: 1,
+            connections: 1,
+            duration: Duration::from_millis(10),
+            warmup: Duration::ZERO,
+            seed: 1,
+            server_pid: None,
+        };
+        match loadgen::run(&config, Arc::new(workload), Arc::new(AtomicU64::new(0))).await {
+            Err(loadgen::LoadgenError::Connect { message, .. }) => {
+                assert!(message.contains(says), "{address}: {message}");
+            }
+            other => panic!("{address}: expected a connect error, got {other:?}"),
+        }
+    }
 }
 
 #[tokio::test]
