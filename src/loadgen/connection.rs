@@ -3,7 +3,8 @@
 //! A tonic `Channel` puts a request queue and its own task between every call and the
 //! connection (so that it can reconnect and balance), which costs the load generator CPU
 //! on every call, the resource the benchmark must leave to the server. The load generator
-//! needs neither: it opens its connections once and a broken one fails the calls on it.
+//! needs neither: it opens its connections once, and once one is closed its calls fail
+//! (and the workers on it stop, see `Driver::drive`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,11 +20,15 @@ use tokio::net::TcpStream;
 use super::LoadgenError;
 use crate::pb::route_guide_client::RouteGuideClient;
 
+/// The `user-agent` of every request.
+static USER_AGENT: http::HeaderValue =
+    http::HeaderValue::from_static(concat!("routeguide-bench/", env!("CARGO_PKG_VERSION")));
+
 /// A cloneable handle to one HTTP/2 connection; every clone sends on the same connection.
 #[derive(Debug, Clone)]
 pub(super) struct Connection {
     send: SendRequest<tonic::body::Body>,
-    /// Scheme and authority for the requests' URIs.
+    /// Scheme and authority for the requests' URIs (no path).
     origin: Uri,
 }
 
@@ -57,9 +62,23 @@ impl Connection {
         let (send, connection) = http2::Builder::new(TokioExecutor::new())
             .handshake(TokioIo::new(tcp))
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed(innermost(&e)))?;
         tokio::spawn(connection);
-        Ok(Self { send, origin: uri })
+        // A path in the address is not a prefix of the method paths: only the server's
+        // scheme and authority go into the requests.
+        let origin = Uri::builder()
+            .scheme(http::uri::Scheme::HTTP)
+            .authority(authority.clone())
+            .path_and_query("/")
+            .build()
+            .map_err(|e| failed(e.to_string()))?;
+        Ok(Self { send, origin })
+    }
+
+    /// Returns whether the connection has closed (the server went away or sent GOAWAY);
+    /// every call on it fails from then on.
+    pub(super) fn is_closed(&self) -> bool {
+        self.send.is_closed()
     }
 
     /// Returns a generated client whose calls go over this connection.
@@ -77,7 +96,20 @@ impl tower::Service<http::Request<tonic::body::Body>> for Connection {
         self.send.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<tonic::body::Body>) -> Self::Future {
+        // gRPC clients name themselves; a tonic `Channel` would have said "tonic/...".
+        request
+            .headers_mut()
+            .insert(http::header::USER_AGENT, USER_AGENT.clone());
         Box::pin(self.send.send_request(request))
     }
+}
+
+/// Returns the innermost cause of `error`: hyper's own message ("http2 error") leaves it out.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
 }

@@ -160,11 +160,10 @@ pub async fn run(
         .iter()
         .enumerate()
         .map(|(worker, counters)| {
-            let client = connections[worker % connections.len()]
-                .client()
-                .max_decoding_message_size(usize::MAX);
+            let connection = connections[worker % connections.len()].clone();
             let driver = Driver {
-                client,
+                client: connection.client().max_decoding_message_size(usize::MAX),
+                connection,
                 workload: Arc::clone(&workload),
                 rng: StdRng::seed_from_u64(config.seed.wrapping_add(worker as u64)),
                 counters: Arc::clone(counters),
@@ -259,6 +258,8 @@ async fn connect(address: &str) -> Result<Connection, LoadgenError> {
 /// One closed-loop worker and what it owns.
 struct Driver {
     client: RouteGuideClient<Connection>,
+    /// The connection `client` calls through.
+    connection: Connection,
     workload: Arc<Workload>,
     rng: StdRng,
     counters: Arc<MessageCounters>,
@@ -269,7 +270,10 @@ struct Driver {
 
 impl Driver {
     /// Calls back to back until `stop_at`, recording calls that start once the window is
-    /// open; the call running at `stop_at` is cancelled and not recorded.
+    /// open; the call running at `stop_at` is cancelled and not recorded. A call that
+    /// outlasts the workload's timeout fails with DEADLINE_EXCEEDED. The worker stops early
+    /// once its connection has closed, so a server that goes away ends the run on time
+    /// with the failed calls counted.
     async fn drive(mut self, stop_at: Instant) -> Recorder {
         let mut recorder = Recorder::new();
         loop {
@@ -277,19 +281,33 @@ impl Driver {
             // are counted after that reading.
             let recorded = self.window_open.load(Ordering::Acquire);
             let started = Instant::now();
+            if started >= stop_at {
+                return recorder;
+            }
+            // One timer per call serves both the call's deadline and the window's end.
+            let deadline = stop_at.min(started + self.workload.timeout());
             let call = self
                 .workload
                 .call(&mut self.client, &mut self.rng, &self.counters);
-            let Ok(result) = tokio::time::timeout_at(stop_at.into(), call).await else {
-                return recorder;
+            let result = match tokio::time::timeout_at(deadline.into(), call).await {
+                Ok(result) => result,
+                Err(_) if deadline == stop_at => return recorder,
+                Err(_) => Err(tonic::Code::DeadlineExceeded),
             };
             self.progress.fetch_add(1, Ordering::Relaxed);
-            if !recorded {
-                continue;
+            if recorded {
+                match result {
+                    Ok(()) => recorder.success(started.elapsed()),
+                    Err(code) => recorder.failure(code),
+                }
             }
-            match result {
-                Ok(()) => recorder.success(started.elapsed()),
-                Err(code) => recorder.failure(code),
+            if result.is_err() {
+                if self.connection.is_closed() {
+                    return recorder;
+                }
+                // A failure may come back without waiting on anything: let the connection's
+                // own task run, or it could not notice that the connection has closed.
+                tokio::task::yield_now().await;
             }
         }
     }

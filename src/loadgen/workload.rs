@@ -108,6 +108,11 @@ impl Workload {
         self.rpc
     }
 
+    /// Returns the deadline of each call.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     fn point(&self, rng: &mut StdRng) -> GeoPoint {
         self.points[rng.random_range(0..self.points.len())]
     }

@@ -153,3 +153,129 @@ async fn linear_scan_baseline_streams_the_same_features_in_the_same_order() {
         assert_eq!(results[0], results[1], "rectangle {rectangle:?}");
     }
 }
+
+#[test]
+fn a_server_that_goes_away_ends_the_run_on_time_with_its_failures_counted() {
+    // Once the server has gone, every call fails at once without waiting on anything, so
+    // a worker that kept calling would never yield its thread. The run gets a runtime and
+    // a thread of its own, so that such a worker fails this test instead of hanging it.
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let report = runtime.block_on(async {
+            let index = routeguide::db::builtin();
+            let mut server = TestServer::start_with(
+                index.clone(),
+                ServerConfig {
+                    grace: Duration::from_millis(100),
+                    ..ServerConfig::default()
+                },
+            )
+            .await;
+            let workload = Workload::new(
+                Rpc::GetFeature,
+                &index,
+                100,
+                1,
+                RectShape::Square(0.01),
+                1,
+                Duration::from_secs(10),
+            );
+            let config = LoadConfig {
+                duration: Duration::from_secs(2),
+                server_pid: None,
+                ..config(&server)
+            };
+            let run = tokio::spawn(async move {
+                loadgen::run(&config, Arc::new(workload), Arc::new(AtomicU64::new(0))).await
+            });
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            server.shutdown().await.unwrap().unwrap();
+            run.await.unwrap().unwrap()
+        });
+        let _ = done.send(report);
+    });
+    let report = outcome
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the run did not end after the server went away");
+    let t = &report.throughput;
+    assert!(t.calls > 0, "no call succeeded before the shutdown");
+    assert!(!t.errors.is_empty(), "no failed call was counted");
+}
+
+#[tokio::test]
+async fn calls_to_a_server_that_never_answers_fail_with_deadline_exceeded() {
+    // Accepts connections and reads nothing: no response ever comes back, and the
+    // server cannot enforce the deadline, so the load generator must.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let index = routeguide::db::builtin();
+    let workload = Workload::new(
+        Rpc::GetFeature,
+        &index,
+        10,
+        1,
+        RectShape::World,
+        1,
+        Duration::from_millis(100),
+    );
+    let config = LoadConfig {
+        address,
+        concurrency: 2,
+        connections: 1,
+        duration: Duration::from_millis(500),
+        warmup: Duration::ZERO,
+        seed: 1,
+        server_pid: None,
+    };
+    let report = loadgen::run(&config, Arc::new(workload), Arc::new(AtomicU64::new(0)))
+        .await
+        .unwrap();
+    silent.abort();
+    let t = &report.throughput;
+    assert_eq!(t.calls, 0);
+    assert!(
+        t.errors.keys().all(|code| code == "DeadlineExceeded") && !t.errors.is_empty(),
+        "{:?}",
+        t.errors
+    );
+}
+
+#[tokio::test]
+async fn a_path_in_the_address_is_not_put_before_the_method() {
+    let server = TestServer::start().await;
+    let index = routeguide::db::builtin();
+    let workload = Workload::new(
+        Rpc::GetFeature,
+        &index,
+        10,
+        1,
+        RectShape::World,
+        1,
+        Duration::from_secs(5),
+    );
+    let config = LoadConfig {
+        address: format!("http://{}/some/prefix", server.addr),
+        duration: Duration::from_millis(300),
+        ..config(&server)
+    };
+    let report = loadgen::run(&config, Arc::new(workload), Arc::new(AtomicU64::new(0)))
+        .await
+        .unwrap();
+    assert!(report.throughput.calls > 0);
+    assert!(
+        report.throughput.errors.is_empty(),
+        "{:?}",
+        report.throughput.errors
+    );
+}
