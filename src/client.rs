@@ -194,7 +194,7 @@ impl RouteGuideClient {
 
 /// Returns the text of the last error in `error`'s source chain; transport errors repeat
 /// their wrappers' text, so the innermost one is the informative part.
-fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = error;
     while let Some(source) = cause.source() {
         cause = source;

@@ -18,6 +18,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
 use super::LoadgenError;
+use crate::client::innermost_cause;
 use crate::pb::route_guide_client::RouteGuideClient;
 
 /// The `user-agent` of every request.
@@ -62,7 +63,8 @@ impl Connection {
         let (send, connection) = http2::Builder::new(TokioExecutor::new())
             .handshake(TokioIo::new(tcp))
             .await
-            .map_err(|e| failed(innermost(&e)))?;
+            // hyper's own message is only "http2 error"; the cause says what went wrong.
+            .map_err(|e| failed(innermost_cause(&e)))?;
         tokio::spawn(connection);
         // A path in the address is not a prefix of the method paths: only the server's
         // scheme and authority go into the requests.
@@ -103,13 +105,4 @@ impl tower::Service<http::Request<tonic::body::Body>> for Connection {
             .insert(http::header::USER_AGENT, USER_AGENT.clone());
         Box::pin(self.send.send_request(request))
     }
-}
-
-/// Returns the innermost cause of `error`: hyper's own message ("http2 error") leaves it out.
-fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }
