@@ -37,6 +37,17 @@ fn config(server: &TestServer) -> LoadConfig {
     }
 }
 
+/// Runs GetFeature calls at the built-in database's features with `config`, each call
+/// with `timeout`.
+async fn run_get_feature(
+    config: &LoadConfig,
+    timeout: Duration,
+) -> Result<loadgen::BenchReport, loadgen::LoadgenError> {
+    let index = routeguide::db::builtin();
+    let workload = Workload::new(Rpc::GetFeature, &index, 10, 1, RectShape::World, 1, timeout);
+    loadgen::run(config, Arc::new(workload), Arc::new(AtomicU64::new(0))).await
+}
+
 #[tokio::test]
 async fn every_rpc_runs_without_errors_and_counts_messages() {
     let index = synthetic_index(2_000, 0.05);
@@ -78,22 +89,12 @@ async fn unreachable_or_tls_address_is_a_connect_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let closed = listener.local_addr().unwrap().to_string();
     drop(listener);
-    let index = routeguide::db::builtin();
     // The load generator speaks plain-text HTTP/2 only; it says so rather than failing a
     // TLS server's handshake later.
     for (address, says) in [
         (closed.clone(), ""),
         (format!("https://{closed}"), "plain-text"),
     ] {
-        let workload = Workload::new(
-            Rpc::GetFeature,
-            &index,
-            10,
-            1,
-            RectShape::World,
-            1,
-            Duration::from_secs(1),
-        );
         let config = LoadConfig {
             address: address.clone(),
             concurrency: 1,
@@ -103,7 +104,7 @@ async fn unreachable_or_tls_address_is_a_connect_error() {
             seed: 1,
             server_pid: None,
         };
-        match loadgen::run(&config, Arc::new(workload), Arc::new(AtomicU64::new(0))).await {
+        match run_get_feature(&config, Duration::from_secs(1)).await {
             Err(loadgen::LoadgenError::Connect { message, .. }) => {
                 assert!(message.contains(says), "{address}: {message}");
             }
@@ -167,32 +168,23 @@ fn a_server_that_goes_away_ends_the_run_on_time_with_its_failures_counted() {
             .build()
             .unwrap();
         let report = runtime.block_on(async {
-            let index = routeguide::db::builtin();
             let mut server = TestServer::start_with(
-                index.clone(),
+                routeguide::db::builtin(),
                 ServerConfig {
                     grace: Duration::from_millis(100),
                     ..ServerConfig::default()
                 },
             )
             .await;
-            let workload = Workload::new(
-                Rpc::GetFeature,
-                &index,
-                100,
-                1,
-                RectShape::Square(0.01),
-                1,
-                Duration::from_secs(10),
-            );
             let config = LoadConfig {
                 duration: Duration::from_secs(2),
                 server_pid: None,
                 ..config(&server)
             };
-            let run = tokio::spawn(async move {
-                loadgen::run(&config, Arc::new(workload), Arc::new(AtomicU64::new(0))).await
-            });
+            let run =
+                tokio::spawn(
+                    async move { run_get_feature(&config, Duration::from_secs(10)).await },
+                );
             tokio::time::sleep(Duration::from_millis(300)).await;
             server.shutdown().await.unwrap().unwrap();
             run.await.unwrap().unwrap()
@@ -219,16 +211,6 @@ async fn calls_to_a_server_that_never_answers_fail_with_deadline_exceeded() {
             held.push(socket);
         }
     });
-    let index = routeguide::db::builtin();
-    let workload = Workload::new(
-        Rpc::GetFeature,
-        &index,
-        10,
-        1,
-        RectShape::World,
-        1,
-        Duration::from_millis(100),
-    );
     let config = LoadConfig {
         address,
         concurrency: 2,
@@ -238,7 +220,7 @@ async fn calls_to_a_server_that_never_answers_fail_with_deadline_exceeded() {
         seed: 1,
         server_pid: None,
     };
-    let report = loadgen::run(&config, Arc::new(workload), Arc::new(AtomicU64::new(0)))
+    let report = run_get_feature(&config, Duration::from_millis(100))
         .await
         .unwrap();
     silent.abort();
@@ -254,22 +236,12 @@ async fn calls_to_a_server_that_never_answers_fail_with_deadline_exceeded() {
 #[tokio::test]
 async fn a_path_in_the_address_is_not_put_before_the_method() {
     let server = TestServer::start().await;
-    let index = routeguide::db::builtin();
-    let workload = Workload::new(
-        Rpc::GetFeature,
-        &index,
-        10,
-        1,
-        RectShape::World,
-        1,
-        Duration::from_secs(5),
-    );
     let config = LoadConfig {
         address: format!("http://{}/some/prefix", server.addr),
         duration: Duration::from_millis(300),
         ..config(&server)
     };
-    let report = loadgen::run(&config, Arc::new(workload), Arc::new(AtomicU64::new(0)))
+    let report = run_get_feature(&config, Duration::from_secs(5))
         .await
         .unwrap();
     assert!(report.throughput.calls > 0);
