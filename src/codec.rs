@@ -116,6 +116,14 @@ fn decode_point(buf: &mut impl Buf) -> Result<pb::Point, prost::DecodeError> {
     pb::Point::decode(buf)
 }
 
+/// Decodes `bytes` as one `Point`, as [`decode_point`] does: the same value or error as prost.
+pub(crate) fn decode_point_slice(bytes: &[u8]) -> Result<pb::Point, prost::DecodeError> {
+    match canonical_point(bytes) {
+        Some(point) => Ok(point),
+        None => pb::Point::decode(bytes),
+    }
+}
+
 /// Protobuf keys of `Point`'s fields as varints: (field number << 3) | wire type 0.
 const LATITUDE_KEY: u8 = 1 << 3;
 const LONGITUDE_KEY: u8 = 2 << 3;

@@ -3,24 +3,39 @@
 //! tonic's router (axum) re-boxes every request and response body on the way through,
 //! which costs a few allocations and an indirection per frame. RouteGuide carries nearly
 //! all the traffic, so its calls skip the router; health and reflection keep it.
+//! Uncompressed RecordRoute calls skip tonic's generated server too ([`DirectRecordRoute`]).
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::future::Either;
+use prost::bytes::Bytes;
+use tonic::Status;
 use tonic::body::Body;
 use tonic::server::NamedService;
+
+use crate::service::DirectRecordRoute;
+
+/// The future of a [`DirectRecordRoute`] call.
+type DirectFuture = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>>;
 
 /// Tower layer that puts `route_guide` in front of the router it wraps.
 #[derive(Debug, Clone)]
 pub(super) struct RouteGuideFirstLayer<R> {
     route_guide: R,
+    record_route: DirectRecordRoute,
 }
 
 impl<R> RouteGuideFirstLayer<R> {
-    /// Returns the layer; `route_guide` answers every path under its service name.
-    pub(super) fn new(route_guide: R) -> Self {
-        Self { route_guide }
+    /// Returns the layer; `record_route` answers the RecordRoute calls it takes, and
+    /// `route_guide` every other path under its service name.
+    pub(super) fn new(route_guide: R, record_route: DirectRecordRoute) -> Self {
+        Self {
+            route_guide,
+            record_route,
+        }
     }
 }
 
@@ -31,15 +46,18 @@ impl<S, R: Clone> tower::Layer<S> for RouteGuideFirstLayer<R> {
         RouteGuideFirst {
             router,
             route_guide: self.route_guide.clone(),
+            record_route: self.record_route.clone(),
         }
     }
 }
 
-/// Sends requests for `R`'s service (`/{R::NAME}/...`) to `route_guide`, others to `router`.
-#[derive(Debug, Clone)]
+/// Sends requests for `R`'s service (`/{R::NAME}/...`) to `route_guide` (uncompressed
+/// RecordRoute calls to `record_route`), others to `router`.
+#[derive(Clone)]
 pub(super) struct RouteGuideFirst<S, R> {
     router: S,
     route_guide: R,
+    record_route: DirectRecordRoute,
 }
 
 impl<S, R> RouteGuideFirst<S, R>
@@ -58,10 +76,11 @@ where
     S: tower::Service<http::Request<B>, Response = http::Response<Body>, Error = Infallible>,
     R: tower::Service<http::Request<B>, Response = http::Response<Body>, Error = Infallible>
         + NamedService,
+    B: http_body::Body<Data = Bytes, Error = Status> + Unpin + Send + 'static,
 {
     type Response = http::Response<Body>;
     type Error = Infallible;
-    type Future = Either<R::Future, S::Future>;
+    type Future = Either<Either<R::Future, DirectFuture>, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         // Both are always ready (tonic's generated servers and its router are); asking
@@ -73,8 +92,11 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        if Self::is_route_guide(request.uri().path()) {
-            Either::Left(self.route_guide.call(request))
+        if DirectRecordRoute::takes(&request) {
+            let answer = self.record_route.call(request);
+            Either::Left(Either::Right(Box::pin(async move { Ok(answer.await) })))
+        } else if Self::is_route_guide(request.uri().path()) {
+            Either::Left(Either::Left(self.route_guide.call(request)))
         } else {
             Either::Right(self.router.call(request))
         }

@@ -6,9 +6,11 @@
 mod bounded_stream;
 mod convert;
 mod deadline;
+mod direct_record_route;
 mod get_feature;
 mod list_features;
 mod record_route;
+mod request_messages;
 mod route_chat;
 
 use std::pin::Pin;
@@ -19,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 pub use deadline::{Deadline, DeadlineLayer, parse_grpc_timeout};
+pub use direct_record_route::DirectRecordRoute;
 
 use crate::index::FeatureIndex;
 use crate::notes::NoteStore;

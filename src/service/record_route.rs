@@ -1,13 +1,16 @@
 //! RecordRoute: summarises a client's stream of points in constant memory.
 
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use futures::StreamExt;
+use prost::bytes::Bytes;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::convert::{shutting_down, summary_to_pb};
+use super::request_messages::RequestMessages;
 use super::{RouteGuideService, log_call};
+use crate::codec::decode_point_slice;
 use crate::geo::GeoPoint;
 use crate::index::FeatureIndex;
 use crate::pb;
@@ -16,19 +19,54 @@ use crate::route::RouteRecorder;
 /// The most points handled together: those already received when a chunk starts.
 const CHUNK: usize = 64;
 
-/// Runs one RecordRoute call until the client half-closes, a point is invalid, or the
-/// server drains. The deadline is enforced by the deadline layer, which drops this future.
+/// Runs one RecordRoute call that came through tonic's generated server (a compressed
+/// request); uncompressed ones come through `DirectRecordRoute` to [`record`].
+pub(super) async fn handle(
+    service: &RouteGuideService,
+    request: Request<Streaming<pb::Point>>,
+) -> Result<Response<pb::RouteSummary>, Status> {
+    record(service, request.into_inner())
+        .await
+        .map(Response::new)
+}
+
+/// A RecordRoute request's points as they arrive, however the request is framed.
+pub(super) trait RoutePoints {
+    /// Polls for the next point of the request: `None` once the client half-closed.
+    fn poll_point(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<pb::Point, Status>>>;
+}
+
+impl RoutePoints for Streaming<pb::Point> {
+    fn poll_point(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<pb::Point, Status>>> {
+        self.poll_next_unpin(cx)
+    }
+}
+
+impl<B> RoutePoints for RequestMessages<B>
+where
+    B: http_body::Body<Data = Bytes, Error = Status> + Unpin,
+{
+    fn poll_point(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<pb::Point, Status>>> {
+        self.poll_next_with(cx, |bytes| {
+            // The same status as the generated server's decoder: INTERNAL with prost's message.
+            decode_point_slice(bytes).map_err(|error| Status::internal(error.to_string()))
+        })
+    }
+}
+
+/// Runs one RecordRoute call over `points` until the client half-closes, a point is
+/// invalid, or the server drains. The deadline is enforced by the deadline layer, which
+/// drops this future.
 ///
 /// Points that have already arrived are handled as a chunk: each is validated as it is
 /// decoded and its index memory requested then, so that decoding the rest of the chunk
 /// overlaps the memory accesses; then the chunk's distances are summed and its features
 /// counted.
-pub(super) async fn handle(
+pub(super) async fn record(
     service: &RouteGuideService,
-    request: Request<Streaming<pb::Point>>,
-) -> Result<Response<pb::RouteSummary>, Status> {
+    mut points_in: impl RoutePoints,
+) -> Result<pb::RouteSummary, Status> {
     let started = Instant::now();
-    let mut stream = request.into_inner();
     let mut recorder = RouteRecorder::new();
     let mut points: Vec<GeoPoint> = Vec::with_capacity(CHUNK);
     // One drain future for the whole call: creating one per chunk would register and
@@ -41,7 +79,7 @@ pub(super) async fn handle(
             // Drain first, so that a client that never pauses still sees the shutdown.
             biased;
             () = &mut drained => break Err(shutting_down()),
-            rest = next_chunk(&mut stream, &service.index, &mut points, recorder.point_count()) => rest,
+            rest = next_chunk(&mut points_in, &service.index, &mut points, recorder.point_count()) => rest,
         };
         add_chunk(service, &mut recorder, &points);
         match rest {
@@ -56,7 +94,7 @@ pub(super) async fn handle(
         recorder.point_count(),
         result.as_ref().err(),
     );
-    result.map(|summary| Response::new(summary_to_pb(summary)))
+    result.map(summary_to_pb)
 }
 
 /// What follows a gathered chunk.
@@ -73,7 +111,7 @@ enum Rest {
 /// it, up to [`CHUNK`] points or until the task's cooperative budget is spent, into
 /// `points` (empty on entry); `offset` is the index of the first of them in the route.
 async fn next_chunk(
-    stream: &mut Streaming<pb::Point>,
+    stream: &mut impl RoutePoints,
     index: &FeatureIndex,
     points: &mut Vec<GeoPoint>,
     offset: u64,
@@ -89,7 +127,7 @@ async fn next_chunk(
                 Poll::Pending if points.is_empty() => return Poll::Pending,
                 Poll::Pending => return Poll::Ready(Rest::More),
             };
-            let point = match stream.poll_next_unpin(cx) {
+            let point = match stream.poll_point(cx) {
                 Poll::Pending if points.is_empty() => return Poll::Pending,
                 Poll::Pending => return Poll::Ready(Rest::More),
                 Poll::Ready(None) => return Poll::Ready(Rest::End),
@@ -132,7 +170,6 @@ fn add_chunk(service: &RouteGuideService, recorder: &mut RouteRecorder, points: 
 
 #[cfg(test)]
 mod tests {
-    use std::convert::Infallible;
     use std::pin::Pin;
     use std::sync::Arc;
     use std::sync::mpsc::RecvTimeoutError;
@@ -155,12 +192,12 @@ mod tests {
 
     impl Body for EndlessRoute {
         type Data = Bytes;
-        type Error = Infallible;
+        type Error = Status;
 
         fn poll_frame(
             self: Pin<&mut Self>,
             _: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
             Poll::Ready(Some(Ok(Frame::data(self.0.clone()))))
         }
     }
@@ -181,8 +218,9 @@ mod tests {
         Bytes::from(frames)
     }
 
-    #[test]
-    fn a_client_that_never_pauses_leaves_other_tasks_their_turn() {
+    /// Runs `record` over the points `make_points` returns on a one-thread runtime and
+    /// fails unless another task on that thread gets its turn.
+    fn assert_other_tasks_get_their_turn<P: RoutePoints + Send + 'static>(make_points: fn() -> P) {
         let (turn, turns) = std::sync::mpsc::channel();
         // One runtime thread: the task below runs only if the handler yields.
         std::thread::spawn(move || {
@@ -202,11 +240,9 @@ mod tests {
                     },
                     CancellationToken::new(),
                 );
-                let decoder = RouteGuideCodec::<pb::RouteSummary, pb::Point>::default().decoder();
-                let points =
-                    Streaming::new_request(decoder, EndlessRoute(framed_points()), None, None);
+                let points = make_points();
                 tokio::spawn(async move {
-                    let _ = handle(&service, Request::new(points)).await;
+                    let _ = record(&service, points).await;
                 });
                 tokio::task::yield_now().await;
                 let _ = turn.send(());
@@ -220,5 +256,20 @@ mod tests {
             }
             Err(RecvTimeoutError::Disconnected) => panic!("the runtime thread failed"),
         }
+    }
+
+    #[test]
+    fn a_client_that_never_pauses_leaves_other_tasks_their_turn_through_tonic() {
+        assert_other_tasks_get_their_turn(|| {
+            let decoder = RouteGuideCodec::<pb::RouteSummary, pb::Point>::default().decoder();
+            Streaming::new_request(decoder, EndlessRoute(framed_points()), None, None)
+        });
+    }
+
+    #[test]
+    fn a_client_that_never_pauses_leaves_other_tasks_their_turn_read_directly() {
+        assert_other_tasks_get_their_turn(|| {
+            RequestMessages::new(EndlessRoute(framed_points()), usize::MAX)
+        });
     }
 }

@@ -9,6 +9,7 @@ mod point_layouts;
 mod raw_codec;
 mod raw_h2;
 mod record_route;
+mod record_route_framing;
 mod robustness;
 mod route_chat;
 mod shutdown;

@@ -1,5 +1,6 @@
-//! A bare HTTP/2 gRPC caller that enforces no deadline of its own, so tests see exactly the
-//! status the server sends (tonic's client races the server with its own `CANCELLED`).
+//! A bare HTTP/2 gRPC caller that enforces no deadline of its own and sends any bytes, so
+//! tests see exactly the status the server sends (tonic's client races the server with its
+//! own `CANCELLED`) and can frame a request body however they like.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -7,15 +8,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use prost::Message;
 
-/// What the server ended a call with.
-#[derive(Debug)]
+/// How the server ended a call, and the response body it sent before that.
+#[derive(Debug, PartialEq, Eq)]
 pub struct CallEnd {
     pub grpc_status: Option<String>,
     pub grpc_message: Option<String>,
+    pub body: Vec<u8>,
 }
 
 /// Returns `message` in gRPC's length-prefixed framing.
-fn frame(message: &impl Message) -> Bytes {
+pub fn frame(message: &impl Message) -> Bytes {
     let body = message.encode_to_vec();
     let mut framed = Vec::with_capacity(body.len() + 5);
     framed.push(0);
@@ -33,21 +35,49 @@ pub async fn call_and_keep_open(
     messages: &[impl Message],
     give_up: Duration,
 ) -> CallEnd {
+    let frames: Vec<Bytes> = messages.iter().map(frame).collect();
+    call_raw(
+        addr,
+        path,
+        &[("grpc-timeout", timeout)],
+        &frames,
+        false,
+        give_up,
+    )
+    .await
+}
+
+/// Calls `path` with `headers` added, sends each of `data_frames` as one HTTP/2 DATA frame,
+/// half-closes the request if `half_close`, and waits until the server ends the call;
+/// gives up after `give_up`.
+pub async fn call_raw(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    data_frames: &[Bytes],
+    half_close: bool,
+    give_up: Duration,
+) -> CallEnd {
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (client, connection) = h2::client::handshake(tcp).await.unwrap();
     tokio::spawn(connection);
     let mut client = client.ready().await.unwrap();
-    let request = http::Request::builder()
+    let mut request = http::Request::builder()
         .method("POST")
         .uri(format!("http://{addr}{path}"))
         .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .header("grpc-timeout", timeout)
-        .body(())
+        .header("te", "trailers");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let (response, mut send) = client
+        .send_request(request.body(()).unwrap(), false)
         .unwrap();
-    let (response, mut send) = client.send_request(request, false).unwrap();
-    for message in messages {
-        send.send_data(frame(message), false).unwrap();
+    for data in data_frames {
+        send.send_data(data.clone(), false).unwrap();
+    }
+    if half_close {
+        send.send_data(Bytes::new(), true).unwrap();
     }
     let end = tokio::time::timeout(give_up, async {
         let response = response.await.unwrap();
@@ -61,16 +91,20 @@ pub async fn call_and_keep_open(
             return CallEnd {
                 grpc_status: header(&parts.headers, "grpc-status"),
                 grpc_message: header(&parts.headers, "grpc-message"),
+                body: Vec::new(),
             };
         }
+        let mut received = Vec::new();
         while let Some(chunk) = body.data().await {
             let chunk = chunk.unwrap();
             let _ = body.flow_control().release_capacity(chunk.len());
+            received.extend_from_slice(&chunk);
         }
         let trailers = body.trailers().await.unwrap().unwrap_or_default();
         CallEnd {
             grpc_status: header(&trailers, "grpc-status"),
             grpc_message: header(&trailers, "grpc-message"),
+            body: received,
         }
     })
     .await
