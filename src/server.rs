@@ -19,7 +19,7 @@ use crate::config::ServerConfig;
 use crate::index::FeatureIndex;
 use crate::notes::NoteStore;
 use crate::pb;
-use crate::service::{DeadlineLayer, DirectRecordRoute, RouteGuideService};
+use crate::service::{DeadlineLayer, DirectCalls, RouteGuideService};
 
 /// The encoded descriptor set of `proto/route_guide.proto`, served by reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -87,7 +87,7 @@ pub async fn serve(
         RouteGuideService::new(index, Arc::clone(&notes), config.requests, drain.clone())
             .with_rectangle_search(config.rectangle_search),
     );
-    let record_route = DirectRecordRoute::new(Arc::clone(&service), config.max_message_bytes);
+    let direct = DirectCalls::new(Arc::clone(&service), config.max_message_bytes);
     let route_guide = pb::route_guide_server::RouteGuideServer::from_arc(service)
         .max_decoding_message_size(config.max_message_bytes)
         .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
@@ -117,7 +117,7 @@ pub async fn serve(
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
         .layer(DeadlineLayer)
-        .layer(RouteGuideFirstLayer::new(route_guide, record_route))
+        .layer(RouteGuideFirstLayer::new(route_guide, direct))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

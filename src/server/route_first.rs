@@ -3,7 +3,7 @@
 //! tonic's router (axum) re-boxes every request and response body on the way through,
 //! which costs a few allocations and an indirection per frame. RouteGuide carries nearly
 //! all the traffic, so its calls skip the router; health and reflection keep it.
-//! Uncompressed RecordRoute calls skip tonic's generated server too ([`DirectRecordRoute`]).
+//! Uncompressed GetFeature and RecordRoute calls skip tonic's generated server too ([`DirectCalls`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,25 +16,25 @@ use tonic::Status;
 use tonic::body::Body;
 use tonic::server::NamedService;
 
-use crate::service::DirectRecordRoute;
+use crate::service::DirectCalls;
 
-/// The future of a [`DirectRecordRoute`] call.
+/// The future of a [`DirectCalls`] call.
 type DirectFuture = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>>;
 
 /// Tower layer that puts `route_guide` in front of the router it wraps.
 #[derive(Debug, Clone)]
 pub(super) struct RouteGuideFirstLayer<R> {
     route_guide: R,
-    record_route: DirectRecordRoute,
+    direct: DirectCalls,
 }
 
 impl<R> RouteGuideFirstLayer<R> {
-    /// Returns the layer; `record_route` answers the RecordRoute calls it takes, and
+    /// Returns the layer; `direct` answers the GetFeature and RecordRoute calls it takes, and
     /// `route_guide` every other path under its service name.
-    pub(super) fn new(route_guide: R, record_route: DirectRecordRoute) -> Self {
+    pub(super) fn new(route_guide: R, direct: DirectCalls) -> Self {
         Self {
             route_guide,
-            record_route,
+            direct,
         }
     }
 }
@@ -46,18 +46,18 @@ impl<S, R: Clone> tower::Layer<S> for RouteGuideFirstLayer<R> {
         RouteGuideFirst {
             router,
             route_guide: self.route_guide.clone(),
-            record_route: self.record_route.clone(),
+            direct: self.direct.clone(),
         }
     }
 }
 
 /// Sends requests for `R`'s service (`/{R::NAME}/...`) to `route_guide` (uncompressed
-/// RecordRoute calls to `record_route`), others to `router`.
+/// GetFeature and RecordRoute calls to `direct`), others to `router`.
 #[derive(Clone)]
 pub(super) struct RouteGuideFirst<S, R> {
     router: S,
     route_guide: R,
-    record_route: DirectRecordRoute,
+    direct: DirectCalls,
 }
 
 impl<S, R> RouteGuideFirst<S, R>
@@ -92,8 +92,8 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        if DirectRecordRoute::takes(&request) {
-            let answer = self.record_route.call(request);
+        if DirectCalls::takes(&request) {
+            let answer = self.direct.call(request);
             Either::Left(Either::Right(Box::pin(async move { Ok(answer.await) })))
         } else if Self::is_route_guide(request.uri().path()) {
             Either::Left(Either::Left(self.route_guide.call(request)))

@@ -6,7 +6,7 @@
 mod bounded_stream;
 mod convert;
 mod deadline;
-mod direct_record_route;
+mod direct;
 mod get_feature;
 mod list_features;
 mod record_route;
@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 pub use deadline::{Deadline, DeadlineLayer, parse_grpc_timeout};
-pub use direct_record_route::DirectRecordRoute;
+pub use direct::DirectCalls;
 
 use crate::index::FeatureIndex;
 use crate::notes::NoteStore;

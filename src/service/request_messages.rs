@@ -11,7 +11,10 @@
 //! goes through tonic. The statuses are tonic's, word for word: a set compressed flag is
 //! `INTERNAL`, a message longer than the limit is `OUT_OF_RANGE`, a body that ends inside
 //! a message is `INTERNAL "Unexpected EOF decoding stream."`, a body error is its status,
-//! except that `CANCELLED` ends the stream as tonic's request streams do.
+//! except that `CANCELLED` ends the stream as tonic's request streams do. One difference
+//! is deliberate: a request that sends trailers after part of a message gets the same
+//! `INTERNAL "Unexpected EOF decoding stream."` as one that ends there, where tonic drops
+//! the partial message silently and answers as if the request had ended before it.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -69,6 +72,15 @@ where
         }
     }
 
+    /// Waits for the next message and returns `decode` of its bytes, as
+    /// [`poll_next_with`](Self::poll_next_with) does.
+    pub(super) async fn next_with<T>(
+        &mut self,
+        decode: impl Fn(&[u8]) -> Result<T, Status>,
+    ) -> Option<Result<T, Status>> {
+        std::future::poll_fn(|cx| self.poll_next_with(cx, &decode)).await
+    }
+
     fn poll_message<T>(
         &mut self,
         cx: &mut Context<'_>,
@@ -80,23 +92,29 @@ where
             }
             if self.split.is_empty() {
                 // The usual case: the whole message is in the frame.
-                if let Some(length) = self.message_length(&self.frame)? {
-                    let end = HEADER + length;
-                    if self.frame.len() >= end {
-                        let decoded = decode(&self.frame[HEADER..end]);
-                        self.frame.advance(end);
-                        return Poll::Ready(Some(decoded));
-                    }
+                let wanted = match self.message_length(&self.frame)? {
+                    Some(length) => HEADER + length,
+                    None => HEADER,
+                };
+                // (`wanted` is only a header's length while the header is incomplete.)
+                if self.frame.len() >= wanted {
+                    let decoded = decode(&self.frame[HEADER..wanted]);
+                    self.frame.advance(wanted);
+                    return Poll::Ready(Some(decoded));
                 }
                 // Too short for its header or its message: it continues in the next frame.
-                self.split.extend_from_slice(&self.frame);
-                self.frame.clear();
+                if !self.frame.is_empty() {
+                    self.hold(wanted);
+                    self.split.extend_from_slice(&self.frame);
+                    self.frame.clear();
+                }
             } else {
                 // Complete the header, then the message, from the frame's first bytes.
                 let wanted = match self.message_length(&self.split)? {
                     Some(length) => HEADER + length,
                     None => HEADER,
                 };
+                self.hold(wanted);
                 let taken = (wanted - self.split.len()).min(self.frame.len());
                 self.split.extend_from_slice(&self.frame[..taken]);
                 self.frame.advance(taken);
@@ -117,6 +135,17 @@ where
             if let Some(done) = ready!(self.poll_frame(cx)) {
                 return Poll::Ready(done);
             }
+        }
+    }
+
+    /// Makes room in `split` for a message of `wanted` bytes (header included), allocating
+    /// exactly that much if it has less, so a split message never holds more memory than
+    /// its own size.
+    fn hold(&mut self, wanted: usize) {
+        if self.split.capacity() < wanted {
+            let mut split = BytesMut::with_capacity(wanted);
+            split.extend_from_slice(&self.split);
+            self.split = split;
         }
     }
 

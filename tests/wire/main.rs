@@ -1,6 +1,7 @@
 //! End-to-end behaviour of the server over real TCP on 127.0.0.1, one module per concern.
 
 mod deadlines;
+mod direct_calls;
 mod get_feature;
 mod health_reflection;
 mod list_features;
@@ -9,7 +10,6 @@ mod point_layouts;
 mod raw_codec;
 mod raw_h2;
 mod record_route;
-mod record_route_framing;
 mod robustness;
 mod route_chat;
 mod shutdown;

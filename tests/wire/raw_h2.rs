@@ -8,11 +8,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use prost::Message;
 
-/// How the server ended a call, and the response body it sent before that.
+/// How the server ended a call, and the response headers (but `date`) and body it sent.
 #[derive(Debug, PartialEq, Eq)]
 pub struct CallEnd {
     pub grpc_status: Option<String>,
     pub grpc_message: Option<String>,
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
@@ -86,11 +87,22 @@ pub async fn call_raw(
             map.get(name)
                 .map(|v| v.to_str().unwrap_or_default().to_owned())
         };
+        let mut headers: Vec<(String, String)> = parts
+            .headers
+            .iter()
+            .filter(|(name, _)| *name != "date")
+            .map(|(name, value)| {
+                let value = value.to_str().unwrap_or_default().to_owned();
+                (name.as_str().to_owned(), value)
+            })
+            .collect();
+        headers.sort();
         if parts.headers.contains_key("grpc-status") {
             // Trailers-only response.
             return CallEnd {
                 grpc_status: header(&parts.headers, "grpc-status"),
                 grpc_message: header(&parts.headers, "grpc-message"),
+                headers,
                 body: Vec::new(),
             };
         }
@@ -104,6 +116,7 @@ pub async fn call_raw(
         CallEnd {
             grpc_status: header(&trailers, "grpc-status"),
             grpc_message: header(&trailers, "grpc-message"),
+            headers,
             body: received,
         }
     })

@@ -117,6 +117,31 @@ fn trailers_are_skipped() {
     assert_eq!(messages_of(read_all(body, 1024)), vec![b"ab".to_vec()]);
 }
 
+#[test]
+fn trailers_after_part_of_a_message_are_an_unexpected_eof() {
+    let message = framed(b"abcdef");
+    let mut body = data_frames(&[&message, &message[..7]]);
+    body.0
+        .push_back(Ok(Frame::trailers(http::HeaderMap::new())));
+    let read = read_all(body, 1024);
+    assert_eq!(read.len(), 2);
+    assert_eq!(read[0].as_ref().unwrap(), b"abcdef");
+    let status = read[1].as_ref().unwrap_err();
+    assert_eq!(status.code(), Code::Internal);
+    assert_eq!(status.message(), "Unexpected EOF decoding stream.");
+}
+
+#[test]
+fn a_split_message_holds_no_more_memory_than_its_size() {
+    let message = framed(&[7; 1000]);
+    let mut messages = RequestMessages::new(data_frames(&[&message[..2], &message[2..600]]), 4096);
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    // The body ends inside the message; before it does, the split message was held.
+    let read = messages.poll_next_with(&mut cx, |bytes| Ok(bytes.len()));
+    assert!(matches!(read, Poll::Ready(Some(Err(_)))));
+    assert_eq!(messages.split.capacity(), message.len());
+}
+
 fn only_error(read: Vec<Result<Vec<u8>, Status>>) -> Status {
     let mut read = read.into_iter();
     let status = match read.next() {

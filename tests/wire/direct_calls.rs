@@ -1,0 +1,263 @@
+//! GetFeature and RecordRoute requests over the wire: an uncompressed request is read and
+//! answered by the server's own code (`DirectCalls`), a compressed one by tonic's generated
+//! server; both must give the same answers and the same statuses for broken framing,
+//! however the body is cut into DATA frames.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use prost::Message;
+use routeguide::config::ServerConfig;
+use routeguide::pb;
+
+use super::raw_h2::{CallEnd, call_raw, frame};
+use super::support::{TestServer, canonical_features, pb_point};
+
+const RECORD_ROUTE: &str = "/routeguide.RouteGuide/RecordRoute";
+const GET_FEATURE: &str = "/routeguide.RouteGuide/GetFeature";
+const GIVE_UP: Duration = Duration::from_secs(10);
+
+/// Marks a request compressed, so that tonic's reader takes it; every message below still
+/// has the compressed flag 0, which a gzip request may carry.
+const GZIP: &[(&str, &str)] = &[("grpc-encoding", "gzip")];
+/// Names the encoding of an uncompressed request, which the server's own reader takes.
+const IDENTITY: &[(&str, &str)] = &[("grpc-encoding", "identity")];
+
+/// A route over features and misses, framed as one byte string.
+fn route_bytes() -> (Vec<pb::Point>, Vec<u8>) {
+    let mut route: Vec<pb::Point> = canonical_features()
+        .iter()
+        .take(40)
+        .map(|(p, _)| *p)
+        .collect();
+    route.extend([pb_point(0, 0), pb_point(-900_000_000, 1_800_000_000)]);
+    route.push(route[3]);
+    let bytes = route.iter().flat_map(|p| frame(p).to_vec()).collect();
+    (route, bytes)
+}
+
+/// Returns the one message of a successful call's response body.
+fn answer_of<M: Message + Default>(end: &CallEnd) -> M {
+    assert_eq!(end.grpc_status.as_deref(), Some("0"), "{end:?}");
+    assert_eq!(end.body[0], 0, "the answer's compressed flag");
+    let length = u32::from_be_bytes(end.body[1..5].try_into().unwrap()) as usize;
+    assert_eq!(end.body.len(), 5 + length, "one message");
+    M::decode(&end.body[5..]).unwrap()
+}
+
+fn summary_of(end: &CallEnd) -> pb::RouteSummary {
+    answer_of(end)
+}
+
+fn chunks(bytes: &[u8], size: usize) -> Vec<Bytes> {
+    bytes.chunks(size).map(Bytes::copy_from_slice).collect()
+}
+
+#[tokio::test]
+async fn a_route_cut_into_data_frames_anywhere_gets_the_same_answer_either_way() {
+    let server = TestServer::start().await;
+    let (route, bytes) = route_bytes();
+    let expected = server
+        .client()
+        .await
+        .record_route(futures::stream::iter(route.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(expected.point_count, route.len() as i32);
+    assert_eq!(expected.feature_count, 41);
+    // 17 is one point message, so 16 and 18 cut every message at a different place.
+    for size in [1, 2, 3, 5, 7, 16, 17, 18, 100, bytes.len()] {
+        let frames = chunks(&bytes, size);
+        let tonic = call_raw(server.addr, RECORD_ROUTE, GZIP, &frames, true, GIVE_UP).await;
+        assert_eq!(summary_of(&tonic), expected, "frames of {size} bytes");
+        for headers in [&[][..], IDENTITY] {
+            let direct = call_raw(server.addr, RECORD_ROUTE, headers, &frames, true, GIVE_UP).await;
+            // Headers, message and trailers alike.
+            assert_eq!(direct, tonic, "frames of {size} bytes, {headers:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn broken_framing_gets_the_same_status_as_from_tonics_reader() {
+    let config = ServerConfig {
+        max_message_bytes: 64,
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start_with(routeguide::db::builtin(), config).await;
+    let point = frame(&pb_point(409_146_138, -746_188_906)).to_vec();
+    let unknown_flag = [&[2u8][..], &point[1..]].concat();
+    let over_limit = [&[0u8, 0, 0, 0, 65][..], &[0x08; 65]].concat();
+    let cut_in_message = [&point[..], &point[..10]].concat();
+    let cut_in_header = [&point[..], &point[..3]].concat();
+    let undecodable_point = [&point[..], &[0, 0, 0, 0, 2, 0x08, 0x80]].concat();
+    let zero_length = [&point[..], &[0, 0, 0, 0, 0], &point[..]].concat();
+    let cases = [
+        ("unknown compressed flag", unknown_flag, "13"),
+        ("message over the limit", over_limit, "11"),
+        ("body ends inside a message", cut_in_message, "13"),
+        ("body ends inside a header", cut_in_header, "13"),
+        ("undecodable point", undecodable_point, "13"),
+        ("zero-length point between two", zero_length, "0"),
+    ];
+    for (case, bytes, code) in cases {
+        for size in [1, 4, bytes.len()] {
+            let plain = call_raw(
+                server.addr,
+                RECORD_ROUTE,
+                &[],
+                &chunks(&bytes, size),
+                true,
+                GIVE_UP,
+            )
+            .await;
+            let tonic = call_raw(
+                server.addr,
+                RECORD_ROUTE,
+                GZIP,
+                &chunks(&bytes, size),
+                true,
+                GIVE_UP,
+            )
+            .await;
+            assert_eq!(
+                plain.grpc_status.as_deref(),
+                Some(code),
+                "{case}: {plain:?}"
+            );
+            assert_eq!(plain, tonic, "{case}, frames of {size} bytes");
+        }
+    }
+}
+
+#[tokio::test]
+async fn get_feature_cut_into_data_frames_anywhere_gets_the_same_answer_either_way() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let (named, name) = canonical_features().remove(0);
+    for point in [named, pb_point(1, 1)] {
+        let expected = client.get_feature(point).await.unwrap().into_inner();
+        let bytes = frame(&point);
+        // A second message is read and decoded too, and does not change the answer.
+        let twice = [bytes.clone(), frame(&pb_point(2, 2))].concat();
+        for body in [bytes.to_vec(), twice] {
+            for size in [1, 3, 5, 6, body.len()] {
+                let frames = chunks(&body, size);
+                let tonic = call_raw(server.addr, GET_FEATURE, GZIP, &frames, true, GIVE_UP).await;
+                assert_eq!(
+                    answer_of::<pb::Feature>(&tonic),
+                    expected,
+                    "frames of {size} bytes"
+                );
+                for headers in [&[][..], IDENTITY] {
+                    let direct =
+                        call_raw(server.addr, GET_FEATURE, headers, &frames, true, GIVE_UP).await;
+                    // Headers, message and trailers alike.
+                    assert_eq!(direct, tonic, "frames of {size} bytes, {headers:?}");
+                }
+            }
+        }
+    }
+    assert_eq!(
+        client.get_feature(named).await.unwrap().into_inner().name,
+        name
+    );
+}
+
+#[tokio::test]
+async fn get_feature_request_errors_are_the_same_as_from_tonic() {
+    let config = ServerConfig {
+        max_message_bytes: 64,
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start_with(routeguide::db::builtin(), config).await;
+    let point = frame(&pb_point(409_146_138, -746_188_906)).to_vec();
+    let undecodable = [0u8, 0, 0, 0, 2, 0x08, 0x80];
+    let cases = [
+        ("no message", Vec::new(), "13"),
+        ("undecodable message", undecodable.to_vec(), "13"),
+        (
+            "undecodable second message",
+            [&point[..], &undecodable].concat(),
+            "13",
+        ),
+        (
+            "out-of-range latitude",
+            frame(&pb_point(900_000_001, 0)).to_vec(),
+            "3",
+        ),
+        (
+            "message over the limit",
+            [&[0u8, 0, 0, 0, 65][..], &[0x08; 65]].concat(),
+            "11",
+        ),
+        ("body ends inside a message", point[..9].to_vec(), "13"),
+    ];
+    for (case, bytes, code) in cases {
+        let frames = chunks(&bytes, 4);
+        let plain = call_raw(server.addr, GET_FEATURE, &[], &frames, true, GIVE_UP).await;
+        let tonic = call_raw(server.addr, GET_FEATURE, GZIP, &frames, true, GIVE_UP).await;
+        assert_eq!(
+            plain.grpc_status.as_deref(),
+            Some(code),
+            "{case}: {plain:?}"
+        );
+        assert_eq!(plain, tonic, "{case}");
+    }
+}
+
+#[tokio::test]
+async fn a_compressed_flag_without_grpc_encoding_is_internal() {
+    let server = TestServer::start().await;
+    let mut bytes = frame(&pb_point(1, 1)).to_vec();
+    bytes[0] = 1;
+    for path in [RECORD_ROUTE, GET_FEATURE] {
+        let end = call_raw(
+            server.addr,
+            path,
+            &[],
+            &[Bytes::from(bytes.clone())],
+            true,
+            GIVE_UP,
+        )
+        .await;
+        assert_eq!(end.grpc_status.as_deref(), Some("13"), "{path}");
+        assert_eq!(
+            end.grpc_message.as_deref(),
+            Some(
+                "protocol%20error:%20received%20message%20with%20compressed-flag%20but%20no%20grpc-encoding%20was%20specified"
+            ),
+            "{path}"
+        );
+    }
+}
+
+/// Through tonic these answers would come back gzip-compressed; `answer_of` checks the flag.
+#[tokio::test]
+async fn answers_come_back_uncompressed_even_to_a_client_accepting_gzip() {
+    let server = TestServer::start().await;
+    let (_, bytes) = route_bytes();
+    let accepts = [("grpc-accept-encoding", "gzip")];
+    let end = call_raw(
+        server.addr,
+        RECORD_ROUTE,
+        &accepts,
+        &[Bytes::from(bytes)],
+        true,
+        GIVE_UP,
+    )
+    .await;
+    assert_eq!(summary_of(&end).point_count, 43);
+    let (point, name) = canonical_features().remove(0);
+    let end = call_raw(
+        server.addr,
+        GET_FEATURE,
+        &accepts,
+        &[frame(&point)],
+        true,
+        GIVE_UP,
+    )
+    .await;
+    assert_eq!(answer_of::<pb::Feature>(&end).name, name);
+}
