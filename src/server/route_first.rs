@@ -3,7 +3,8 @@
 //! tonic's router (axum) re-boxes every request and response body on the way through,
 //! which costs a few allocations and an indirection per frame. RouteGuide carries nearly
 //! all the traffic, so its calls skip the router; health and reflection keep it.
-//! Uncompressed GetFeature and RecordRoute calls skip tonic's generated server too ([`DirectCalls`]).
+//! Uncompressed GetFeature, ListFeatures and RecordRoute calls skip tonic's generated server
+//! too ([`DirectCalls`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -29,7 +30,8 @@ pub(super) struct RouteGuideFirstLayer<R> {
 }
 
 impl<R> RouteGuideFirstLayer<R> {
-    /// Returns the layer; `direct` answers the GetFeature and RecordRoute calls it takes, and
+    /// Returns the layer; `direct` answers the GetFeature, ListFeatures and RecordRoute calls it
+    /// takes, and
     /// `route_guide` every other path under its service name.
     pub(super) fn new(route_guide: R, direct: DirectCalls) -> Self {
         Self {
@@ -52,7 +54,7 @@ impl<S, R: Clone> tower::Layer<S> for RouteGuideFirstLayer<R> {
 }
 
 /// Sends requests for `R`'s service (`/{R::NAME}/...`) to `route_guide` (uncompressed
-/// GetFeature and RecordRoute calls to `direct`), others to `router`.
+/// GetFeature, ListFeatures and RecordRoute calls to `direct`), others to `router`.
 #[derive(Clone)]
 pub(super) struct RouteGuideFirst<S, R> {
     router: S,

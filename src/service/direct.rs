@@ -1,20 +1,21 @@
-//! `DirectCalls`: GetFeature and RecordRoute calls with uncompressed requests, answered
-//! from the HTTP request itself instead of through tonic's generated server.
+//! `DirectCalls`: GetFeature, ListFeatures and RecordRoute calls with uncompressed
+//! requests, answered from the HTTP request itself instead of through tonic's generated
+//! server.
 //!
-//! A RecordRoute request is a stream of 17-byte points, and tonic's request stream costs
-//! about as much per point as the route's own work (see `request_messages.rs`); a
-//! GetFeature call is so small that tonic's per-call machinery (a boxed decoder and
-//! request stream, a boxed response stream and encoder) is a visible share of it. Calls
-//! whose request names no `grpc-encoding` (or `identity`), which is what clients send
-//! unless told to compress, come here; a compressed request goes through tonic, which
-//! decompresses it.
+//! tonic's per-call and per-message machinery (a boxed decoder and request stream, a
+//! boxed response stream and encoder, a `pb::Feature` with its own `String` per streamed
+//! feature) costs as much as the work of these small calls: a RecordRoute point is a
+//! 17-byte message (see `request_messages.rs`), a ListFeatures feature a 60-byte one (see
+//! `feature_frames.rs`). Calls whose request names no `grpc-encoding` (or `identity`),
+//! which is what clients send unless told to compress, come here; a compressed request
+//! goes through tonic, which decompresses it.
 //!
 //! The answer is what tonic's generated server sends for the same call: `content-type:
-//! application/grpc`, then the answer as one message and `grpc-status: 0` in the
-//! trailers, or a trailers-only response with the error. A GetFeature request is read to
-//! its end before it is answered, and every message after the first must decode, as in
-//! tonic. The answer is never compressed, even for a client that accepts gzip: both
-//! answers are a few dozen bytes, which gzip does not shrink, and a gRPC server may always
+//! application/grpc`, then the messages and `grpc-status` in the trailers, or a
+//! trailers-only response for an error before the first message. A unary request is read
+//! to its end before it is answered, and every message after the first must decode, as
+//! in tonic. Answers are never compressed, even for a client that accepts gzip: every
+//! message is a few dozen bytes, which gzip does not shrink, and a gRPC server may always
 //! answer uncompressed.
 
 use std::convert::Infallible;
@@ -27,15 +28,19 @@ use http_body::Frame;
 use http_body_util::StreamBody;
 use prost::Message;
 use prost::bytes::{BufMut, Bytes, BytesMut};
+use tokio::time::Instant;
 use tonic::Status;
 
+use super::feature_frames::FeatureFrames;
 use super::request_messages::RequestMessages;
-use super::{RouteGuideService, get_feature, record_route};
+use super::{Deadline, RouteGuideService, get_feature, list_features, log_call, record_route};
 use crate::codec::decode_point_slice;
 use crate::pb;
 
 /// The path of GetFeature calls.
 const GET_FEATURE: &str = "/routeguide.RouteGuide/GetFeature";
+/// The path of ListFeatures calls.
+const LIST_FEATURES: &str = "/routeguide.RouteGuide/ListFeatures";
 /// The path of RecordRoute calls.
 const RECORD_ROUTE: &str = "/routeguide.RouteGuide/RecordRoute";
 
@@ -59,8 +64,8 @@ impl std::fmt::Debug for DirectCalls {
 }
 
 impl DirectCalls {
-    /// Returns the entry for `service`'s GetFeature and RecordRoute, accepting messages of
-    /// at most `max_message_bytes` (the limit the generated server is given).
+    /// Returns the entry for `service`'s GetFeature, ListFeatures and RecordRoute,
+    /// accepting messages of at most `max_message_bytes` (the generated server's limit).
     pub fn new(service: Arc<RouteGuideService>, max_message_bytes: usize) -> Self {
         Self {
             service,
@@ -68,14 +73,16 @@ impl DirectCalls {
         }
     }
 
-    /// Returns whether `request` is a GetFeature or RecordRoute call whose request is
-    /// uncompressed: the calls [`call`](Self::call) answers.
+    /// Returns whether `request` is a GetFeature, ListFeatures or RecordRoute call whose
+    /// request is uncompressed: the calls [`call`](Self::call) answers.
     pub fn takes<B>(request: &http::Request<B>) -> bool {
-        matches!(request.uri().path(), GET_FEATURE | RECORD_ROUTE)
-            && request
-                .headers()
-                .get(&GRPC_ENCODING)
-                .is_none_or(|encoding| encoding.as_bytes() == b"identity")
+        matches!(
+            request.uri().path(),
+            GET_FEATURE | LIST_FEATURES | RECORD_ROUTE
+        ) && request
+            .headers()
+            .get(&GRPC_ENCODING)
+            .is_none_or(|encoding| encoding.as_bytes() == b"identity")
     }
 
     /// Answers the call `request`, which [`takes`](Self::takes) accepted.
@@ -87,42 +94,80 @@ impl DirectCalls {
         B: Body<Data = Bytes, Error = Status> + Unpin + Send + 'static,
     {
         let service = Arc::clone(&self.service);
-        let record_route = request.uri().path() == RECORD_ROUTE;
+        let path = request.uri().path().to_owned();
+        let deadline = request
+            .extensions()
+            .get::<Deadline>()
+            .map(|&Deadline(at)| at);
         let messages = RequestMessages::new(request.into_body(), self.max_message_bytes);
         async move {
-            let answer = if record_route {
-                record_route::record(&service, messages)
+            let answer = match path.as_str() {
+                RECORD_ROUTE => record_route::record(&service, messages)
                     .await
-                    .map(|summary| message_response(&summary))
-            } else {
-                get_feature(&service, messages)
+                    .map(|summary| message_response(&summary)),
+                LIST_FEATURES => list_features(&service, messages, deadline).await,
+                _ => get_feature(&service, messages)
                     .await
-                    .map(|feature| message_response(&feature))
+                    .map(|feature| message_response(&feature)),
             };
             answer.unwrap_or_else(Status::into_http)
         }
     }
 }
 
-/// Reads a GetFeature request to its end, as tonic's unary calls do, and answers it.
+/// Reads a GetFeature request and answers it.
 async fn get_feature<B>(
     service: &RouteGuideService,
-    mut messages: RequestMessages<B>,
+    messages: RequestMessages<B>,
 ) -> Result<pb::Feature, Status>
 where
     B: Body<Data = Bytes, Error = Status> + Unpin,
 {
-    let point = messages
-        .next_with(decode_point)
+    let point = read_unary(messages, decode_point).await?;
+    get_feature::answer(service, &point)
+}
+
+/// Reads a ListFeatures request and starts streaming its features, until `deadline`.
+async fn list_features<B>(
+    service: &RouteGuideService,
+    messages: RequestMessages<B>,
+    deadline: Option<Instant>,
+) -> Result<http::Response<tonic::body::Body>, Status>
+where
+    B: Body<Data = Bytes, Error = Status> + Unpin,
+{
+    let rect = read_unary(messages, |bytes| {
+        pb::Rectangle::decode(bytes).map_err(|error| Status::internal(error.to_string()))
+    })
+    .await?;
+    let started = std::time::Instant::now();
+    let query = list_features::query(service, &rect, started)?;
+    let body = FeatureFrames::new(
+        Arc::clone(&service.index),
+        query,
+        deadline,
+        service.drain.clone(),
+        move |sent, error| log_call("ListFeatures", started, sent, error),
+    );
+    Ok(grpc_response(tonic::body::Body::new(body)))
+}
+
+/// Reads a unary request to its end, as tonic does: its first message, decoded by
+/// `decode`, and every further message must decode too; none is INTERNAL
+/// "Missing request message.", as in tonic.
+async fn read_unary<B, T>(
+    mut messages: RequestMessages<B>,
+    decode: impl Fn(&[u8]) -> Result<T, Status>,
+) -> Result<T, Status>
+where
+    B: Body<Data = Bytes, Error = Status> + Unpin,
+{
+    let message = messages
+        .next_with(&decode)
         .await
         .ok_or_else(|| Status::internal("Missing request message."))??;
-    while messages
-        .next_with(decode_point)
-        .await
-        .transpose()?
-        .is_some()
-    {}
-    get_feature::answer(service, &point)
+    while messages.next_with(&decode).await.transpose()?.is_some() {}
+    Ok(message)
 }
 
 /// Decodes a `Point` message with the generated server's status on failure: INTERNAL with
@@ -145,7 +190,12 @@ fn message_response(message: &impl Message) -> http::Response<tonic::body::Body>
     // A stream body states no size, so hyper sends no `content-length`, as for tonic's answers.
     let frames = [Frame::data(framed.freeze()), Frame::trailers(trailers)];
     let body = StreamBody::new(futures::stream::iter(frames.map(Ok::<_, Infallible>)));
-    let mut response = http::Response::new(tonic::body::Body::new(body));
+    grpc_response(tonic::body::Body::new(body))
+}
+
+/// Returns a successful gRPC response with `body`: the headers tonic sends.
+fn grpc_response(body: tonic::body::Body) -> http::Response<tonic::body::Body> {
+    let mut response = http::Response::new(body);
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/grpc"),
@@ -168,17 +218,17 @@ mod tests {
     }
 
     #[test]
-    fn takes_only_uncompressed_get_feature_and_record_route_calls() {
-        for path in [GET_FEATURE, RECORD_ROUTE] {
+    fn takes_only_uncompressed_calls_of_the_three_rpcs() {
+        for path in [GET_FEATURE, LIST_FEATURES, RECORD_ROUTE] {
             assert!(DirectCalls::takes(&request(path, None)));
             assert!(DirectCalls::takes(&request(path, Some("identity"))));
             assert!(!DirectCalls::takes(&request(path, Some("gzip"))));
             assert!(!DirectCalls::takes(&request(path, Some("zstd"))));
         }
         for other in [
-            "/routeguide.RouteGuide/ListFeatures",
-            "/routeguide.RouteGuide/RecordRouteX",
             "/routeguide.RouteGuide/RouteChat",
+            "/routeguide.RouteGuide/RecordRouteX",
+            "/routeguide.RouteGuide/GetFeature/",
             "/grpc.health.v1.Health/Check",
         ] {
             assert!(!DirectCalls::takes(&request(other, None)), "{other}");

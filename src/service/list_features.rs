@@ -1,4 +1,6 @@
-//! ListFeatures: a lazy stream of the features inside a rectangle.
+//! ListFeatures through tonic's generated server: a lazy stream of the features inside a
+//! rectangle. (Uncompressed requests are answered by `DirectCalls` with `FeatureFrames`,
+//! from the same [`query`].)
 //!
 //! The stream computes each feature only when tonic asks for the next message, so a slow
 //! reader holds nothing but the query position, HTTP/2 flow control is the backpressure,
@@ -18,19 +20,14 @@ use super::{RectangleSearch, ResponseStream, RouteGuideService, deadline_of, log
 use crate::index::{FeatureIndex, RectQuery};
 use crate::pb;
 
-/// Starts one ListFeatures call after validating the rectangle.
+/// Starts one ListFeatures call that came through tonic's generated server (a compressed
+/// request) after validating the rectangle; uncompressed ones come through `DirectCalls`.
 pub(super) fn handle(
     service: &RouteGuideService,
     request: Request<pb::Rectangle>,
 ) -> Result<Response<ResponseStream<pb::Feature>>, Status> {
     let started = Instant::now();
-    let rect = rect_from_pb(request.get_ref()).inspect_err(|status| {
-        log_call("ListFeatures", started, 0, Some(status));
-    })?;
-    let query = match service.search {
-        RectangleSearch::Index => RectQuery::new(&service.index, rect),
-        RectangleSearch::LinearScan => RectQuery::linear_scan(&service.index, rect),
-    };
+    let query = query(service, request.get_ref(), started)?;
     let features = FeatureStream {
         query,
         index: Arc::clone(&service.index),
@@ -42,6 +39,22 @@ pub(super) fn handle(
         move |sent, error| log_call("ListFeatures", started, sent, error),
     );
     Ok(Response::new(Box::pin(stream)))
+}
+
+/// Returns the query for the features inside `rect`, or `INVALID_ARGUMENT` naming the
+/// field at fault; logs a rejected call as having started at `started`.
+pub(super) fn query(
+    service: &RouteGuideService,
+    rect: &pb::Rectangle,
+    started: Instant,
+) -> Result<RectQuery, Status> {
+    let rect = rect_from_pb(rect).inspect_err(|status| {
+        log_call("ListFeatures", started, 0, Some(status));
+    })?;
+    Ok(match service.search {
+        RectangleSearch::Index => RectQuery::new(&service.index, rect),
+        RectangleSearch::LinearScan => RectQuery::linear_scan(&service.index, rect),
+    })
 }
 
 /// Yields the features of one rectangle query, always ready.

@@ -7,6 +7,7 @@ mod bounded_stream;
 mod convert;
 mod deadline;
 mod direct;
+mod feature_frames;
 mod get_feature;
 mod list_features;
 mod record_route;

@@ -1,7 +1,7 @@
-//! GetFeature and RecordRoute requests over the wire: an uncompressed request is read and
-//! answered by the server's own code (`DirectCalls`), a compressed one by tonic's generated
-//! server; both must give the same answers and the same statuses for broken framing,
-//! however the body is cut into DATA frames.
+//! GetFeature, ListFeatures and RecordRoute over the wire: an uncompressed request is read
+//! and answered by the server's own code (`DirectCalls`), a compressed one by tonic's
+//! generated server; both must give the same answers, byte for byte, and the same statuses
+//! for bad requests, however the request body is cut into DATA frames.
 
 use std::time::Duration;
 
@@ -11,10 +11,11 @@ use routeguide::config::ServerConfig;
 use routeguide::pb;
 
 use super::raw_h2::{CallEnd, call_raw, frame};
-use super::support::{TestServer, canonical_features, pb_point};
+use super::support::{TestServer, canonical_features, grid_index, pb_point};
 
 const RECORD_ROUTE: &str = "/routeguide.RouteGuide/RecordRoute";
 const GET_FEATURE: &str = "/routeguide.RouteGuide/GetFeature";
+const LIST_FEATURES: &str = "/routeguide.RouteGuide/ListFeatures";
 const GIVE_UP: Duration = Duration::from_secs(10);
 
 /// Marks a request compressed, so that tonic's reader takes it; every message below still
@@ -207,12 +208,132 @@ async fn get_feature_request_errors_are_the_same_as_from_tonic() {
     }
 }
 
+fn rectangle(lo: (i32, i32), hi: (i32, i32)) -> pb::Rectangle {
+    pb::Rectangle {
+        lo: Some(pb_point(lo.0, lo.1)),
+        hi: Some(pb_point(hi.0, hi.1)),
+    }
+}
+
+/// Asserts that the uncompressed and the compressed request for `path` with `body` get
+/// the same response, cut into frames of `size` bytes; returns it.
+async fn same_both_ways(server: &TestServer, path: &str, body: &[u8], size: usize) -> CallEnd {
+    let frames = chunks(body, size);
+    let tonic = call_raw(server.addr, path, GZIP, &frames, true, GIVE_UP).await;
+    for headers in [&[][..], IDENTITY] {
+        let direct = call_raw(server.addr, path, headers, &frames, true, GIVE_UP).await;
+        assert_eq!(direct, tonic, "{path}, frames of {size} bytes, {headers:?}");
+    }
+    tonic
+}
+
+/// Splits a successful streaming response body into its messages.
+fn messages_of<M: Message + Default>(end: &CallEnd) -> Vec<M> {
+    assert_eq!(end.grpc_status.as_deref(), Some("0"), "{end:?}");
+    let mut rest = &end.body[..];
+    let mut messages = Vec::new();
+    while !rest.is_empty() {
+        assert_eq!(rest[0], 0, "uncompressed");
+        let length = u32::from_be_bytes(rest[1..5].try_into().unwrap()) as usize;
+        messages.push(M::decode(&rest[5..5 + length]).unwrap());
+        rest = &rest[5 + length..];
+    }
+    messages
+}
+
+#[tokio::test]
+async fn list_features_streams_the_same_bytes_either_way() {
+    let server = TestServer::start().await;
+    let world = rectangle((-900_000_000, -1_800_000_000), (900_000_000, 1_800_000_000));
+    let cases = [
+        world,
+        // Corners swapped, and a rectangle around one feature.
+        rectangle((410_000_000, -740_000_000), (400_000_000, -750_000_000)),
+        rectangle((409_146_138, -746_188_906), (409_146_138, -746_188_906)),
+        rectangle((0, 0), (1, 1)),
+    ];
+    let features = canonical_features();
+    let inside = |rect: &pb::Rectangle| {
+        let (lo, hi) = (rect.lo.unwrap(), rect.hi.unwrap());
+        let between = |v: i32, a: i32, b: i32| a.min(b) <= v && v <= a.max(b);
+        features
+            .iter()
+            .filter(|(p, _)| {
+                between(p.latitude, lo.latitude, hi.latitude)
+                    && between(p.longitude, lo.longitude, hi.longitude)
+            })
+            .count()
+    };
+    for rect in cases {
+        let count = inside(&rect);
+        assert!(count > 0 || rect.hi.unwrap().latitude == 1);
+        let body = frame(&rect);
+        for size in [1, 5, body.len()] {
+            let end = same_both_ways(&server, LIST_FEATURES, &body, size).await;
+            assert_eq!(messages_of::<pb::Feature>(&end).len(), count, "{rect:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_long_list_features_stream_is_the_same_either_way() {
+    let server = TestServer::start_with(grid_index(20_000), ServerConfig::default()).await;
+    let world = rectangle((-900_000_000, -1_800_000_000), (900_000_000, 1_800_000_000));
+    let end = same_both_ways(&server, LIST_FEATURES, &frame(&world), 1000).await;
+    let features: Vec<pb::Feature> = messages_of(&end);
+    assert_eq!(features.len(), 20_000);
+    assert!(
+        features
+            .iter()
+            .all(|f| f.name.starts_with("feature number "))
+    );
+}
+
+#[tokio::test]
+async fn list_features_request_errors_are_the_same_either_way() {
+    let config = ServerConfig {
+        max_message_bytes: 64,
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start_with(routeguide::db::builtin(), config).await;
+    let valid = frame(&rectangle((0, 0), (1, 1))).to_vec();
+    let no_lo = pb::Rectangle {
+        lo: None,
+        hi: Some(pb_point(1, 1)),
+    };
+    let cases = [
+        ("no message", Vec::new(), "13"),
+        ("undecodable message", vec![0, 0, 0, 0, 2, 0x0a, 0x80], "13"),
+        ("missing corner", frame(&no_lo).to_vec(), "3"),
+        (
+            "out-of-range corner",
+            frame(&rectangle((0, 0), (0, 1_800_000_001))).to_vec(),
+            "3",
+        ),
+        (
+            "undecodable second message",
+            [&valid[..], &[0, 0, 0, 0, 1, 0xff]].concat(),
+            "13",
+        ),
+        (
+            "message over the limit",
+            [&[0u8, 0, 0, 0, 65][..], &[0x08; 65]].concat(),
+            "11",
+        ),
+        ("body ends inside a message", valid[..7].to_vec(), "13"),
+    ];
+    for (case, bytes, code) in cases {
+        let end = same_both_ways(&server, LIST_FEATURES, &bytes, 4).await;
+        assert_eq!(end.grpc_status.as_deref(), Some(code), "{case}: {end:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_compressed_flag_without_grpc_encoding_is_internal() {
     let server = TestServer::start().await;
     let mut bytes = frame(&pb_point(1, 1)).to_vec();
     bytes[0] = 1;
-    for path in [RECORD_ROUTE, GET_FEATURE] {
+    for path in [RECORD_ROUTE, GET_FEATURE, LIST_FEATURES] {
         let end = call_raw(
             server.addr,
             path,
@@ -260,4 +381,18 @@ async fn answers_come_back_uncompressed_even_to_a_client_accepting_gzip() {
     )
     .await;
     assert_eq!(answer_of::<pb::Feature>(&end).name, name);
+    let around = rectangle(
+        (point.latitude, point.longitude),
+        (point.latitude, point.longitude),
+    );
+    let end = call_raw(
+        server.addr,
+        LIST_FEATURES,
+        &accepts,
+        &[frame(&around)],
+        true,
+        GIVE_UP,
+    )
+    .await;
+    assert_eq!(messages_of::<pb::Feature>(&end)[0].name, name);
 }
