@@ -12,11 +12,12 @@
 //!
 //! The answer is what tonic's generated server sends for the same call: `content-type:
 //! application/grpc`, then the messages and `grpc-status` in the trailers, or a
-//! trailers-only response for an error before the first message. A unary request is read
-//! to its end before it is answered, and every message after the first must decode, as
-//! in tonic. Answers are never compressed, even for a client that accepts gzip: every
-//! message is a few dozen bytes, which gzip does not shrink, and a gRPC server may always
-//! answer uncompressed.
+//! trailers-only response for an error before the response starts. A unary request is
+//! read to its end before it is answered, and every message after the first must decode,
+//! as in tonic. Answers are never compressed, even for a client that accepts gzip (tonic
+//! would compress them for such a client): every message is a few dozen bytes, which gzip
+//! does not shrink, and a gRPC server may always answer uncompressed. A request that
+//! cannot be read is logged as a failed call, where tonic's path logs nothing.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -123,7 +124,10 @@ async fn get_feature<B>(
 where
     B: Body<Data = Bytes, Error = Status> + Unpin,
 {
-    let point = read_unary(messages, decode_point).await?;
+    let started = std::time::Instant::now();
+    let point = read_unary(messages, decode_point)
+        .await
+        .inspect_err(|status| log_call("GetFeature", started, 0, Some(status)))?;
     get_feature::answer(service, &point)
 }
 
@@ -136,11 +140,12 @@ async fn list_features<B>(
 where
     B: Body<Data = Bytes, Error = Status> + Unpin,
 {
+    let started = std::time::Instant::now();
     let rect = read_unary(messages, |bytes| {
         pb::Rectangle::decode(bytes).map_err(|error| Status::internal(error.to_string()))
     })
-    .await?;
-    let started = std::time::Instant::now();
+    .await
+    .inspect_err(|status| log_call("ListFeatures", started, 0, Some(status)))?;
     let query = list_features::query(service, &rect, started)?;
     let body = FeatureFrames::new(
         Arc::clone(&service.index),

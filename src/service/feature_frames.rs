@@ -8,11 +8,13 @@
 //! once it holds 32 KiB or the features run out: the same batching as tonic's, without the
 //! per-feature copies and calls.
 //!
-//! The body is pulled: hyper asks for the next frame only when HTTP/2 flow control has room,
-//! so a slow reader holds one buffer and the query position, and a cancelled call drops
-//! the body and with it the work. Like the streams of tonic's path, it ends with
-//! `DEADLINE_EXCEEDED` once the client's deadline has passed and with `UNAVAILABLE` once the
-//! server drains, checked before each frame.
+//! The body is pulled: hyper asks for the next frame once h2 has sent or queued the
+//! previous one, and h2 queues no more than the stream's flow-control window allows (at
+//! most ~400 KiB), so a slow reader costs that, one frame and the query position, as on
+//! tonic's path; a cancelled call drops the body and with it the work. Like the streams of
+//! tonic's path, it ends with `DEADLINE_EXCEEDED` once the client's deadline has passed and
+//! with `UNAVAILABLE` once the server drains, checked before each frame: so while the
+//! client reads, not while a stalled reader leaves the body unpolled.
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -13,6 +13,10 @@ use routeguide::pb;
 use super::raw_h2::{CallEnd, call_raw, frame};
 use super::support::{TestServer, canonical_features, grid_index, pb_point};
 
+use tonic::Code;
+use tonic::codec::CompressionEncoding;
+use tonic::transport::Channel;
+
 const RECORD_ROUTE: &str = "/routeguide.RouteGuide/RecordRoute";
 const GET_FEATURE: &str = "/routeguide.RouteGuide/GetFeature";
 const LIST_FEATURES: &str = "/routeguide.RouteGuide/ListFeatures";
@@ -395,4 +399,82 @@ async fn answers_come_back_uncompressed_even_to_a_client_accepting_gzip() {
     )
     .await;
     assert_eq!(messages_of::<pb::Feature>(&end)[0].name, name);
+}
+
+/// Returns a client whose requests take the direct path, or tonic's when `compressed`.
+async fn client(
+    server: &TestServer,
+    compressed: bool,
+) -> pb::route_guide_client::RouteGuideClient<Channel> {
+    let client = server.client().await;
+    if compressed {
+        client.send_compressed(CompressionEncoding::Gzip)
+    } else {
+        client
+    }
+}
+
+/// Reads `stream` until it fails; returns how many features came first, and the status.
+async fn read_until_error(stream: &mut tonic::Streaming<pb::Feature>) -> (usize, tonic::Status) {
+    let mut received = 0;
+    loop {
+        match stream.message().await {
+            Ok(Some(_)) => received += 1,
+            Ok(None) => panic!("stream ended OK after {received} features"),
+            Err(status) => return (received, status),
+        }
+    }
+}
+
+fn world() -> pb::Rectangle {
+    rectangle((-900_000_000, -1_800_000_000), (900_000_000, 1_800_000_000))
+}
+
+#[tokio::test]
+async fn a_stream_read_too_slowly_ends_at_its_deadline_either_way() {
+    let server = TestServer::start_with(grid_index(300_000), ServerConfig::default()).await;
+    for compressed in [false, true] {
+        let mut request = tonic::Request::new(world());
+        request.set_timeout(Duration::from_millis(300));
+        let mut stream = client(&server, compressed)
+            .await
+            .list_features(request)
+            .await
+            .unwrap()
+            .into_inner();
+        stream.message().await.unwrap().unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let (received, status) = read_until_error(&mut stream).await;
+        assert_eq!(
+            status.code(),
+            Code::DeadlineExceeded,
+            "compressed: {compressed}"
+        );
+        assert!(received < 300_000, "compressed: {compressed}");
+    }
+}
+
+#[tokio::test]
+async fn a_stream_ends_unavailable_when_the_server_drains_either_way() {
+    for compressed in [false, true] {
+        let config = ServerConfig {
+            grace: Duration::from_millis(300),
+            ..ServerConfig::default()
+        };
+        let mut server = TestServer::start_with(grid_index(300_000), config).await;
+        let mut stream = client(&server, compressed)
+            .await
+            .list_features(world())
+            .await
+            .unwrap()
+            .into_inner();
+        stream.message().await.unwrap().unwrap();
+        let serving = server.shutdown();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let (received, status) = read_until_error(&mut stream).await;
+        assert_eq!(status.code(), Code::Unavailable, "compressed: {compressed}");
+        assert!(received < 300_000, "compressed: {compressed}");
+        drop(stream);
+        serving.await.unwrap().unwrap();
+    }
 }

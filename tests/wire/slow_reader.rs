@@ -92,7 +92,20 @@ impl Drop for ServerProcess {
 // blocks on the server's log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_reader_costs_bounded_memory_and_cancel_drops_the_producer() {
-    let dir = std::env::temp_dir().join(format!("routeguide-slow-reader-{}", std::process::id()));
+    slow_reader_case(false).await;
+}
+
+/// The same through tonic's generated server, which takes compressed requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_reader_of_a_compressed_request_costs_bounded_memory_too() {
+    slow_reader_case(true).await;
+}
+
+async fn slow_reader_case(compressed: bool) {
+    let dir = std::env::temp_dir().join(format!(
+        "routeguide-slow-reader-{}-{compressed}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("db.json");
     let spec = SyntheticSpec {
@@ -110,6 +123,9 @@ async fn slow_reader_costs_bounded_memory_and_cancel_drops_the_producer() {
         .await
         .unwrap();
     let mut client = pb::route_guide_client::RouteGuideClient::new(channel);
+    if compressed {
+        client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
+    }
     let world = pb::Rectangle {
         lo: Some(pb::Point {
             latitude: -900_000_000,
