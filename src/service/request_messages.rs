@@ -11,10 +11,12 @@
 //! goes through tonic. The statuses are tonic's, word for word: a set compressed flag is
 //! `INTERNAL`, a message longer than the limit is `OUT_OF_RANGE`, a body that ends inside
 //! a message is `INTERNAL "Unexpected EOF decoding stream."`, a body error is its status,
-//! except that `CANCELLED` ends the stream as tonic's request streams do. One difference
-//! is deliberate: a request that sends trailers after part of a message gets the same
-//! `INTERNAL "Unexpected EOF decoding stream."` as one that ends there, where tonic drops
-//! the partial message silently and answers as if the request had ended before it.
+//! except that `CANCELLED` ends the stream as tonic's request streams do. Two differences
+//! are deliberate, both where tonic drops a message silently and answers as if the request
+//! had ended before it: a body that ends right after a message's header, and a request
+//! that sends trailers after part of a message. Both get the
+//! `INTERNAL "Unexpected EOF decoding stream."` that tonic gives a body ending inside a
+//! message.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
