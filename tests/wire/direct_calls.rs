@@ -58,6 +58,18 @@ fn chunks(bytes: &[u8], size: usize) -> Vec<Bytes> {
     bytes.chunks(size).map(Bytes::copy_from_slice).collect()
 }
 
+/// Asserts that the uncompressed and the compressed request for `path` with `body` get
+/// the same response, cut into frames of `size` bytes; returns it.
+async fn same_both_ways(server: &TestServer, path: &str, body: &[u8], size: usize) -> CallEnd {
+    let frames = chunks(body, size);
+    let tonic = call_raw(server.addr, path, GZIP, &frames, true, GIVE_UP).await;
+    for headers in [&[][..], IDENTITY] {
+        let direct = call_raw(server.addr, path, headers, &frames, true, GIVE_UP).await;
+        assert_eq!(direct, tonic, "{path}, frames of {size} bytes, {headers:?}");
+    }
+    tonic
+}
+
 #[tokio::test]
 async fn a_route_cut_into_data_frames_anywhere_gets_the_same_answer_either_way() {
     let server = TestServer::start().await;
@@ -73,14 +85,8 @@ async fn a_route_cut_into_data_frames_anywhere_gets_the_same_answer_either_way()
     assert_eq!(expected.feature_count, 41);
     // 17 is one point message, so 16 and 18 cut every message at a different place.
     for size in [1, 2, 3, 5, 7, 16, 17, 18, 100, bytes.len()] {
-        let frames = chunks(&bytes, size);
-        let tonic = call_raw(server.addr, RECORD_ROUTE, GZIP, &frames, true, GIVE_UP).await;
-        assert_eq!(summary_of(&tonic), expected, "frames of {size} bytes");
-        for headers in [&[][..], IDENTITY] {
-            let direct = call_raw(server.addr, RECORD_ROUTE, headers, &frames, true, GIVE_UP).await;
-            // Headers, message and trailers alike.
-            assert_eq!(direct, tonic, "frames of {size} bytes, {headers:?}");
-        }
+        let end = same_both_ways(&server, RECORD_ROUTE, &bytes, size).await;
+        assert_eq!(summary_of(&end), expected, "frames of {size} bytes");
     }
 }
 
@@ -108,30 +114,8 @@ async fn broken_framing_gets_the_same_status_as_from_tonics_reader() {
     ];
     for (case, bytes, code) in cases {
         for size in [1, 4, bytes.len()] {
-            let plain = call_raw(
-                server.addr,
-                RECORD_ROUTE,
-                &[],
-                &chunks(&bytes, size),
-                true,
-                GIVE_UP,
-            )
-            .await;
-            let tonic = call_raw(
-                server.addr,
-                RECORD_ROUTE,
-                GZIP,
-                &chunks(&bytes, size),
-                true,
-                GIVE_UP,
-            )
-            .await;
-            assert_eq!(
-                plain.grpc_status.as_deref(),
-                Some(code),
-                "{case}: {plain:?}"
-            );
-            assert_eq!(plain, tonic, "{case}, frames of {size} bytes");
+            let end = same_both_ways(&server, RECORD_ROUTE, &bytes, size).await;
+            assert_eq!(end.grpc_status.as_deref(), Some(code), "{case}: {end:?}");
         }
     }
 }
@@ -148,19 +132,9 @@ async fn get_feature_cut_into_data_frames_anywhere_gets_the_same_answer_either_w
         let twice = [bytes.clone(), frame(&pb_point(2, 2))].concat();
         for body in [bytes.to_vec(), twice] {
             for size in [1, 3, 5, 6, body.len()] {
-                let frames = chunks(&body, size);
-                let tonic = call_raw(server.addr, GET_FEATURE, GZIP, &frames, true, GIVE_UP).await;
-                assert_eq!(
-                    answer_of::<pb::Feature>(&tonic),
-                    expected,
-                    "frames of {size} bytes"
-                );
-                for headers in [&[][..], IDENTITY] {
-                    let direct =
-                        call_raw(server.addr, GET_FEATURE, headers, &frames, true, GIVE_UP).await;
-                    // Headers, message and trailers alike.
-                    assert_eq!(direct, tonic, "frames of {size} bytes, {headers:?}");
-                }
+                let end = same_both_ways(&server, GET_FEATURE, &body, size).await;
+                let feature: pb::Feature = answer_of(&end);
+                assert_eq!(feature, expected, "frames of {size} bytes");
             }
         }
     }
@@ -200,15 +174,8 @@ async fn get_feature_request_errors_are_the_same_as_from_tonic() {
         ("body ends inside a message", point[..9].to_vec(), "13"),
     ];
     for (case, bytes, code) in cases {
-        let frames = chunks(&bytes, 4);
-        let plain = call_raw(server.addr, GET_FEATURE, &[], &frames, true, GIVE_UP).await;
-        let tonic = call_raw(server.addr, GET_FEATURE, GZIP, &frames, true, GIVE_UP).await;
-        assert_eq!(
-            plain.grpc_status.as_deref(),
-            Some(code),
-            "{case}: {plain:?}"
-        );
-        assert_eq!(plain, tonic, "{case}");
+        let end = same_both_ways(&server, GET_FEATURE, &bytes, 4).await;
+        assert_eq!(end.grpc_status.as_deref(), Some(code), "{case}: {end:?}");
     }
 }
 
@@ -217,18 +184,6 @@ fn rectangle(lo: (i32, i32), hi: (i32, i32)) -> pb::Rectangle {
         lo: Some(pb_point(lo.0, lo.1)),
         hi: Some(pb_point(hi.0, hi.1)),
     }
-}
-
-/// Asserts that the uncompressed and the compressed request for `path` with `body` get
-/// the same response, cut into frames of `size` bytes; returns it.
-async fn same_both_ways(server: &TestServer, path: &str, body: &[u8], size: usize) -> CallEnd {
-    let frames = chunks(body, size);
-    let tonic = call_raw(server.addr, path, GZIP, &frames, true, GIVE_UP).await;
-    for headers in [&[][..], IDENTITY] {
-        let direct = call_raw(server.addr, path, headers, &frames, true, GIVE_UP).await;
-        assert_eq!(direct, tonic, "{path}, frames of {size} bytes, {headers:?}");
-    }
-    tonic
 }
 
 /// Splits a successful streaming response body into its messages.
