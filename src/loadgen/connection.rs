@@ -87,6 +87,11 @@ impl Connection {
     pub(super) fn client(&self) -> RouteGuideClient<Self> {
         RouteGuideClient::with_origin(self.clone(), self.origin.clone())
     }
+
+    /// Returns a bare gRPC client over this connection, for calls with a codec of their own.
+    pub(super) fn grpc(&self) -> tonic::client::Grpc<Self> {
+        tonic::client::Grpc::with_origin(self.clone(), self.origin.clone())
+    }
 }
 
 impl tower::Service<http::Request<tonic::body::Body>> for Connection {

@@ -11,6 +11,7 @@
 //! side was busy.
 
 mod connection;
+mod counting_codec;
 mod cpu;
 mod stats;
 mod workload;
@@ -25,10 +26,10 @@ use serde::Serialize;
 use connection::Connection;
 pub use cpu::CpuTime;
 pub use stats::{Latency, Messages, Recorder, Throughput};
+use workload::Caller;
 pub use workload::{MessageCounters, RectShape, Rpc, Workload};
 
 use crate::client::normalise_address;
-use crate::pb::route_guide_client::RouteGuideClient;
 
 /// Says why a benchmark could not run.
 #[derive(Debug, thiserror::Error)]
@@ -162,7 +163,7 @@ pub async fn run(
         .map(|(worker, counters)| {
             let connection = connections[worker % connections.len()].clone();
             let driver = Driver {
-                client: connection.client().max_decoding_message_size(usize::MAX),
+                caller: Caller::new(&connection),
                 connection,
                 workload: Arc::clone(&workload),
                 rng: StdRng::seed_from_u64(config.seed.wrapping_add(worker as u64)),
@@ -257,8 +258,8 @@ async fn connect(address: &str) -> Result<Connection, LoadgenError> {
 
 /// One closed-loop worker and what it owns.
 struct Driver {
-    client: RouteGuideClient<Connection>,
-    /// The connection `client` calls through.
+    caller: Caller,
+    /// The connection `caller` calls through.
     connection: Connection,
     workload: Arc<Workload>,
     rng: StdRng,
@@ -288,7 +289,7 @@ impl Driver {
             let deadline = stop_at.min(started + self.workload.timeout());
             let call = self
                 .workload
-                .call(&mut self.client, &mut self.rng, &self.counters);
+                .call(&mut self.caller, &mut self.rng, &self.counters);
             let result = match tokio::time::timeout_at(deadline.into(), call).await {
                 Ok(result) => result,
                 Err(_) if deadline == stop_at => return recorder,

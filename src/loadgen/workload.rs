@@ -13,6 +13,37 @@ use crate::pb;
 use crate::pb::route_guide_client::RouteGuideClient;
 
 use super::connection::Connection;
+use super::counting_codec::CountingCodec;
+
+/// The paths of the two RPCs whose response streams are counted, not decoded.
+static LIST_FEATURES: http::uri::PathAndQuery =
+    http::uri::PathAndQuery::from_static("/routeguide.RouteGuide/ListFeatures");
+static ROUTE_CHAT: http::uri::PathAndQuery =
+    http::uri::PathAndQuery::from_static("/routeguide.RouteGuide/RouteChat");
+
+/// What one worker calls through: the generated client for unary answers, and a bare
+/// gRPC client for response streams, whose messages are counted without being decoded
+/// (`CountingCodec`).
+#[derive(Debug, Clone)]
+pub(super) struct Caller {
+    client: RouteGuideClient<Connection>,
+    grpc: tonic::client::Grpc<Connection>,
+}
+
+impl Caller {
+    /// Returns the caller of `connection`, accepting response messages of any size.
+    pub(super) fn new(connection: &Connection) -> Self {
+        Self {
+            client: connection.client().max_decoding_message_size(usize::MAX),
+            grpc: connection.grpc().max_decoding_message_size(usize::MAX),
+        }
+    }
+
+    /// Waits until the connection can take a call; the generated client's status otherwise.
+    async fn ready(&mut self) -> Result<(), tonic::Code> {
+        self.grpc.ready().await.map_err(|_| tonic::Code::Unknown)
+    }
+}
 
 /// Messages one worker has sent and received so far, counted as they move (not when a
 /// call ends), so rates over a window are exact even for calls longer than the window.
@@ -127,10 +158,11 @@ impl Workload {
     /// status code if it failed.
     pub(super) async fn call(
         &self,
-        client: &mut RouteGuideClient<Connection>,
+        caller: &mut Caller,
         rng: &mut StdRng,
         counters: &Arc<MessageCounters>,
     ) -> Result<(), tonic::Code> {
+        let client = &mut caller.client;
         match self.rpc {
             Rpc::GetFeature => {
                 let request = self.request(pb::Point::from(self.point(rng)));
@@ -141,8 +173,16 @@ impl Workload {
             }
             Rpc::ListFeatures => {
                 let rectangle = self.rectangle(rng);
+                caller.ready().await?;
                 counters.add_sent();
-                let stream = client.list_features(self.request(rectangle)).await;
+                let stream = caller
+                    .grpc
+                    .server_streaming(
+                        self.request(rectangle),
+                        LIST_FEATURES.clone(),
+                        CountingCodec::default(),
+                    )
+                    .await;
                 drain(stream, counters).await
             }
             Rpc::RecordRoute => {
@@ -162,7 +202,11 @@ impl Workload {
                     })
                     .collect();
                 let request = self.request(counted(notes, counters));
-                let stream = client.route_chat(request).await;
+                caller.ready().await?;
+                let stream = caller
+                    .grpc
+                    .streaming(request, ROUTE_CHAT.clone(), CountingCodec::default())
+                    .await;
                 drain(stream, counters).await
             }
         }
