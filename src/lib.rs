@@ -25,6 +25,8 @@ pub mod server;
 pub mod service;
 pub mod shutdown;
 pub mod synthetic;
+#[cfg(test)]
+mod test_bodies;
 
 /// Messages and service stubs generated from `proto/route_guide.proto`.
 #[allow(missing_docs)]

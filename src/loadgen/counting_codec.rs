@@ -62,32 +62,12 @@ impl Decoder for SkipMessage {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::VecDeque;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-
     use futures::StreamExt;
-    use http_body::{Body, Frame};
-    use prost::bytes::Bytes;
     use tonic::codec::Streaming;
 
     use super::*;
     use crate::pb;
-
-    /// A body that yields the given frames, then ends.
-    struct Frames(VecDeque<Bytes>);
-
-    impl Body for Frames {
-        type Data = Bytes;
-        type Error = Status;
-
-        fn poll_frame(
-            mut self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-            Poll::Ready(self.0.pop_front().map(|bytes| Ok(Frame::data(bytes))))
-        }
-    }
+    use crate::test_bodies::Frames;
 
     fn framed(flag: u8, message: &[u8]) -> Vec<u8> {
         let mut bytes = vec![flag];
@@ -100,8 +80,8 @@ mod tests {
     /// up to and including the first error (after which tonic's stream is not to be read,
     /// as the load generator's `drain` does not).
     fn count(stream: &[u8], size: usize) -> Vec<Result<(), tonic::Code>> {
-        let frames = stream.chunks(size).map(Bytes::copy_from_slice).collect();
-        let mut messages = Streaming::new_request(SkipMessage, Frames(frames), None, None);
+        let frames = Frames::data(stream.chunks(size));
+        let mut messages = Streaming::new_request(SkipMessage, frames, None, None);
         futures::executor::block_on(async {
             let mut read = Vec::new();
             while let Some(item) = messages.next().await {

@@ -112,13 +112,7 @@ async fn record_raw(server: &TestServer, messages: Vec<Vec<u8>>) -> pb::RouteSum
 async fn record_route_summarises_every_layout_as_the_canonical_one() {
     let server = TestServer::start().await;
     let route = route();
-    let expected = server
-        .client()
-        .await
-        .record_route(futures::stream::iter(route.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let expected = server.record(&route).await;
     assert_eq!(expected.point_count, route.len() as i32);
     assert!(expected.feature_count >= 25 && expected.distance > 0);
     let layouts_per_point: Vec<Vec<Vec<u8>>> = route.iter().map(|&p| layouts(p)).collect();

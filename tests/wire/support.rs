@@ -63,6 +63,16 @@ impl TestServer {
         pb::route_guide_client::RouteGuideClient::new(self.channel().await)
     }
 
+    /// Returns the summary the server gives for `route`, sent by the generated client.
+    pub async fn record(&self, route: &[pb::Point]) -> pb::RouteSummary {
+        self.client()
+            .await
+            .record_route(futures::stream::iter(route.to_vec()))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     /// Begins shutdown and returns the server task to await.
     pub fn shutdown(&mut self) -> JoinHandle<Result<(), routeguide::server::ServeError>> {
         if let Some(stop) = self.stop.take() {

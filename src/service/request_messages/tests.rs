@@ -1,38 +1,16 @@
 //! `RequestMessages` against bodies cut into frames at every place, and tonic's statuses
 //! for broken framing.
 
-use std::collections::VecDeque;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http_body::{Body, Frame};
-use prost::bytes::Bytes;
+use http_body::Frame;
 use tonic::{Code, Status};
 
 use super::RequestMessages;
-
-/// A request body that yields the given frames, then ends.
-struct Frames(VecDeque<Result<Frame<Bytes>, Status>>);
-
-impl Body for Frames {
-    type Data = Bytes;
-    type Error = Status;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-        Poll::Ready(self.0.pop_front())
-    }
-}
+use crate::test_bodies::Frames;
 
 fn data_frames(chunks: &[&[u8]]) -> Frames {
-    Frames(
-        chunks
-            .iter()
-            .map(|chunk| Ok(Frame::data(Bytes::copy_from_slice(chunk))))
-            .collect(),
-    )
+    Frames::data(chunks.iter().copied())
 }
 
 /// Returns `message` with its gRPC header (compressed flag 0).
