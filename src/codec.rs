@@ -71,11 +71,20 @@ impl<U: WireDecode> Decoder for MessageDecoder<U> {
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
-        // The same status as tonic-prost's decoder: INTERNAL with prost's message.
-        U::decode_message(buf)
-            .map(Some)
-            .map_err(|error| Status::internal(error.to_string()))
+        U::decode_message(buf).map(Some).map_err(decode_status)
     }
+}
+
+/// Decodes `bytes` as one whole `U`, with the value or status [`MessageDecoder`] gives for
+/// the same message.
+pub(crate) fn decode_bytes<U: WireDecode>(bytes: &[u8]) -> Result<U, Status> {
+    U::decode_slice(bytes).map_err(decode_status)
+}
+
+/// The status of a message that does not decode: INTERNAL with prost's message, as
+/// tonic-prost's decoder says it.
+fn decode_status(error: prost::DecodeError) -> Status {
+    Status::internal(error.to_string())
 }
 
 /// A message the RouteGuide codec can decode: by default exactly as prost does.
@@ -88,6 +97,16 @@ pub trait WireDecode: Message + Default {
     fn decode_message(buf: &mut DecodeBuf<'_>) -> Result<Self, prost::DecodeError> {
         Self::decode(buf)
     }
+
+    /// Decodes all of `bytes` as one message, with the same value or error as
+    /// [`decode_message`](Self::decode_message).
+    ///
+    /// # Errors
+    ///
+    /// prost's `DecodeError` for the same bytes, where prost rejects them.
+    fn decode_slice(bytes: &[u8]) -> Result<Self, prost::DecodeError> {
+        Self::decode(bytes)
+    }
 }
 
 impl WireDecode for pb::Feature {}
@@ -98,6 +117,13 @@ impl WireDecode for pb::RouteSummary {}
 impl WireDecode for pb::Point {
     fn decode_message(buf: &mut DecodeBuf<'_>) -> Result<Self, prost::DecodeError> {
         decode_point(buf)
+    }
+
+    fn decode_slice(bytes: &[u8]) -> Result<Self, prost::DecodeError> {
+        match canonical_point(bytes) {
+            Some(point) => Ok(point),
+            None => pb::Point::decode(bytes),
+        }
     }
 }
 
@@ -114,14 +140,6 @@ fn decode_point(buf: &mut impl Buf) -> Result<pb::Point, prost::DecodeError> {
         return Ok(point);
     }
     pb::Point::decode(buf)
-}
-
-/// Decodes `bytes` as one `Point`, as [`decode_point`] does: the same value or error as prost.
-pub(crate) fn decode_point_slice(bytes: &[u8]) -> Result<pb::Point, prost::DecodeError> {
-    match canonical_point(bytes) {
-        Some(point) => Ok(point),
-        None => pb::Point::decode(bytes),
-    }
 }
 
 /// Protobuf keys of `Point`'s fields as varints: (field number << 3) | wire type 0.

@@ -30,9 +30,8 @@ pub(super) struct RouteGuideFirstLayer<R> {
 }
 
 impl<R> RouteGuideFirstLayer<R> {
-    /// Returns the layer; `direct` answers the GetFeature, ListFeatures and RecordRoute calls it
-    /// takes, and
-    /// `route_guide` every other path under its service name.
+    /// Returns the layer; `direct` answers the GetFeature, ListFeatures and RecordRoute
+    /// calls it takes, and `route_guide` every other path under its service name.
     pub(super) fn new(route_guide: R, direct: DirectCalls) -> Self {
         Self {
             route_guide,

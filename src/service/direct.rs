@@ -35,7 +35,7 @@ use tonic::Status;
 use super::feature_frames::FeatureFrames;
 use super::request_messages::RequestMessages;
 use super::{Deadline, RouteGuideService, get_feature, list_features, log_call, record_route};
-use crate::codec::decode_point_slice;
+use crate::codec::decode_bytes;
 use crate::pb;
 
 /// The path of GetFeature calls.
@@ -95,23 +95,43 @@ impl DirectCalls {
         B: Body<Data = Bytes, Error = Status> + Unpin + Send + 'static,
     {
         let service = Arc::clone(&self.service);
-        let path = request.uri().path().to_owned();
+        let rpc = DirectRpc::of(request.uri().path());
         let deadline = request
             .extensions()
             .get::<Deadline>()
             .map(|&Deadline(at)| at);
         let messages = RequestMessages::new(request.into_body(), self.max_message_bytes);
         async move {
-            let answer = match path.as_str() {
-                RECORD_ROUTE => record_route::record(&service, messages)
+            let answer = match rpc {
+                DirectRpc::RecordRoute => record_route::record(&service, messages)
                     .await
                     .map(|summary| message_response(&summary)),
-                LIST_FEATURES => list_features(&service, messages, deadline).await,
-                _ => get_feature(&service, messages)
+                DirectRpc::ListFeatures => list_features(&service, messages, deadline).await,
+                DirectRpc::GetFeature => get_feature(&service, messages)
                     .await
                     .map(|feature| message_response(&feature)),
             };
             answer.unwrap_or_else(Status::into_http)
+        }
+    }
+}
+
+/// The RPCs answered here.
+#[derive(Debug, Clone, Copy)]
+enum DirectRpc {
+    GetFeature,
+    ListFeatures,
+    RecordRoute,
+}
+
+impl DirectRpc {
+    /// Returns the RPC of `path`, which [`DirectCalls::takes`] accepted: GetFeature unless
+    /// it is one of the other two.
+    fn of(path: &str) -> Self {
+        match path {
+            LIST_FEATURES => Self::ListFeatures,
+            RECORD_ROUTE => Self::RecordRoute,
+            _ => Self::GetFeature,
         }
     }
 }
@@ -125,7 +145,7 @@ where
     B: Body<Data = Bytes, Error = Status> + Unpin,
 {
     let started = std::time::Instant::now();
-    let point = read_unary(messages, decode_point)
+    let point = read_unary(messages, decode_bytes::<pb::Point>)
         .await
         .inspect_err(|status| log_call("GetFeature", started, 0, Some(status)))?;
     get_feature::answer(service, &point)
@@ -141,11 +161,9 @@ where
     B: Body<Data = Bytes, Error = Status> + Unpin,
 {
     let started = std::time::Instant::now();
-    let rect = read_unary(messages, |bytes| {
-        pb::Rectangle::decode(bytes).map_err(|error| Status::internal(error.to_string()))
-    })
-    .await
-    .inspect_err(|status| log_call("ListFeatures", started, 0, Some(status)))?;
+    let rect = read_unary(messages, decode_bytes::<pb::Rectangle>)
+        .await
+        .inspect_err(|status| log_call("ListFeatures", started, 0, Some(status)))?;
     let query = list_features::query(service, &rect, started)?;
     let body = FeatureFrames::new(
         Arc::clone(&service.index),
@@ -173,12 +191,6 @@ where
         .ok_or_else(|| Status::internal("Missing request message."))??;
     while messages.next_with(&decode).await.transpose()?.is_some() {}
     Ok(message)
-}
-
-/// Decodes a `Point` message with the generated server's status on failure: INTERNAL with
-/// prost's message.
-fn decode_point(bytes: &[u8]) -> Result<pb::Point, Status> {
-    decode_point_slice(bytes).map_err(|error| Status::internal(error.to_string()))
 }
 
 /// Returns the successful answer: `message` as the one message, then `grpc-status: 0`.

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::convert::{shutting_down, summary_to_pb};
 use super::request_messages::RequestMessages;
 use super::{RouteGuideService, log_call};
-use crate::codec::decode_point_slice;
+use crate::codec::decode_bytes;
 use crate::geo::GeoPoint;
 use crate::index::FeatureIndex;
 use crate::pb;
@@ -20,7 +20,7 @@ use crate::route::RouteRecorder;
 const CHUNK: usize = 64;
 
 /// Runs one RecordRoute call that came through tonic's generated server (a compressed
-/// request); uncompressed ones come through `DirectRecordRoute` to [`record`].
+/// request); uncompressed ones come through `DirectCalls` to [`record`].
 pub(super) async fn handle(
     service: &RouteGuideService,
     request: Request<Streaming<pb::Point>>,
@@ -47,10 +47,7 @@ where
     B: http_body::Body<Data = Bytes, Error = Status> + Unpin,
 {
     fn poll_point(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<pb::Point, Status>>> {
-        self.poll_next_with(cx, |bytes| {
-            // The same status as the generated server's decoder: INTERNAL with prost's message.
-            decode_point_slice(bytes).map_err(|error| Status::internal(error.to_string()))
-        })
+        self.poll_next_with(cx, decode_bytes)
     }
 }
 

@@ -94,44 +94,36 @@ where
             }
             if self.split.is_empty() {
                 // The usual case: the whole message is in the frame.
-                let wanted = match self.message_length(&self.frame)? {
-                    Some(length) => HEADER + length,
-                    None => HEADER,
-                };
-                // (`wanted` is only a header's length while the header is incomplete.)
-                if self.frame.len() >= wanted {
-                    let decoded = decode(&self.frame[HEADER..wanted]);
-                    self.frame.advance(wanted);
+                let length = self.message_length(&self.frame)?;
+                if let Some(end) = length.map(|length| HEADER + length)
+                    && self.frame.len() >= end
+                {
+                    let decoded = decode(&self.frame[HEADER..end]);
+                    self.frame.advance(end);
                     return Poll::Ready(Some(decoded));
                 }
                 // Too short for its header or its message: it continues in the next frame.
                 if !self.frame.is_empty() {
-                    self.hold(wanted);
+                    self.hold(HEADER + length.unwrap_or(0));
                     self.split.extend_from_slice(&self.frame);
                     self.frame.clear();
                 }
             } else {
                 // Complete the header, then the message, from the frame's first bytes.
-                let wanted = match self.message_length(&self.split)? {
-                    Some(length) => HEADER + length,
-                    None => HEADER,
-                };
+                let length = self.message_length(&self.split)?;
+                let wanted = HEADER + length.unwrap_or(0);
                 self.hold(wanted);
                 let taken = (wanted - self.split.len()).min(self.frame.len());
                 self.split.extend_from_slice(&self.frame[..taken]);
                 self.frame.advance(taken);
-                if self.split.len() == wanted && wanted > HEADER {
+                if self.split.len() == wanted {
+                    if length.is_none() {
+                        // The header is complete now: read its length on the next turn.
+                        continue;
+                    }
                     let decoded = decode(&self.split[HEADER..]);
                     self.split.clear();
                     return Poll::Ready(Some(decoded));
-                }
-                if self.split.len() == wanted {
-                    // Only the header was completed: an empty message, or now its length.
-                    if self.message_length(&self.split)? == Some(0) {
-                        self.split.clear();
-                        return Poll::Ready(Some(decode(&[])));
-                    }
-                    continue;
                 }
             }
             if let Some(done) = ready!(self.poll_frame(cx)) {
