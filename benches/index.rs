@@ -99,9 +99,9 @@ fn route_points() -> Vec<GeoPoint> {
         .collect()
 }
 
-/// RecordRoute's lookup: 64 route points (a chunk as the server takes them), one at a time.
+/// RecordRoute's lookup: 64 consecutive route points.
 #[divan::bench]
-fn route_chunk_one_by_one(bencher: divan::Bencher) {
+fn route_chunk_lookups(bencher: divan::Bencher) {
     let points = route_points();
     let mut i = 0;
     bencher.bench_local(|| {
@@ -109,20 +109,6 @@ fn route_chunk_one_by_one(bencher: divan::Bencher) {
         points[i..i + 64]
             .iter()
             .filter(|p| INDEX.has_feature_at(**p))
-            .count()
-    });
-}
-
-/// The same 64 points through the batched lookup the server uses.
-#[divan::bench]
-fn route_chunk_batched(bencher: divan::Bencher) {
-    let points = route_points();
-    let mut i = 0;
-    bencher.bench_local(|| {
-        i = (i + 64) % (points.len() - 64);
-        INDEX
-            .have_features_at(&points[i..i + 64])
-            .filter(|&b| b)
             .count()
     });
 }

@@ -75,12 +75,6 @@ impl<U: WireDecode> Decoder for MessageDecoder<U> {
     }
 }
 
-/// Decodes `bytes` as one whole `U`, with the value or status [`MessageDecoder`] gives for
-/// the same message.
-pub(crate) fn decode_bytes<U: WireDecode>(bytes: &[u8]) -> Result<U, Status> {
-    U::decode_slice(bytes).map_err(decode_status)
-}
-
 /// The status of a message that does not decode: INTERNAL with prost's message, as
 /// tonic-prost's decoder says it.
 fn decode_status(error: prost::DecodeError) -> Status {
@@ -97,16 +91,6 @@ pub trait WireDecode: Message + Default {
     fn decode_message(buf: &mut DecodeBuf<'_>) -> Result<Self, prost::DecodeError> {
         Self::decode(buf)
     }
-
-    /// Decodes all of `bytes` as one message, with the same value or error as
-    /// [`decode_message`](Self::decode_message).
-    ///
-    /// # Errors
-    ///
-    /// prost's `DecodeError` for the same bytes, where prost rejects them.
-    fn decode_slice(bytes: &[u8]) -> Result<Self, prost::DecodeError> {
-        Self::decode(bytes)
-    }
 }
 
 impl WireDecode for pb::Feature {}
@@ -117,13 +101,6 @@ impl WireDecode for pb::RouteSummary {}
 impl WireDecode for pb::Point {
     fn decode_message(buf: &mut DecodeBuf<'_>) -> Result<Self, prost::DecodeError> {
         decode_point(buf)
-    }
-
-    fn decode_slice(bytes: &[u8]) -> Result<Self, prost::DecodeError> {
-        match canonical_point(bytes) {
-            Some(point) => Ok(point),
-            None => pb::Point::decode(bytes),
-        }
     }
 }
 

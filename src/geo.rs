@@ -3,7 +3,6 @@
 use std::fmt;
 
 mod haversine;
-mod trig;
 
 pub use haversine::{RouteDistance, haversine_metres};
 

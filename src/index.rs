@@ -8,23 +8,20 @@
 //!   ends where entry `i + 1`'s starts and a query's results are read sequentially;
 //! - `longitude_samples`: every 16th entry's longitude (a quarter byte per feature), so
 //!   a search inside a band touches a small, cache-resident array before the entries;
-//! - `points`: a hash table from each distinct point to its first entry (about 18 bytes
-//!   per distinct point, see `point_table.rs`).
+//! - `points`: a hash map (hashbrown) from each distinct point to the position of its first
+//!   entry (about 14-28 bytes per distinct point, depending on how full the table is).
 //!
-//! A point lookup usually reads one cache line of the hash table (plus the entry and name for
-//! `first_at`), and lookups made as a batch overlap their cache misses; a rectangle query visits
+//! A point lookup is one hash-map probe (plus the entry and name for `first_at`); a
+//! rectangle query visits
 //! only the bands its latitudes cross and, in each, only the longitude run inside it.
 //! Names are read in file order and rearranged once at build time (names are the largest
 //! part, and reading them next to their entries is what makes queries cheap).
 
 mod builder;
-mod huge_pages;
-mod point_table;
 #[cfg(test)]
 mod tests;
 
 pub use builder::FeatureIndexBuilder;
-use point_table::PointTable;
 
 use crate::geo::{GeoPoint, GeoRect};
 
@@ -100,7 +97,8 @@ pub struct FeatureIndex {
     longitude_samples: Vec<i32>,
     band_latitudes: Vec<i32>,
     band_offsets: Vec<usize>,
-    points: PointTable,
+    /// Each distinct point's first entry: its position in `entries`.
+    points: hashbrown::HashMap<GeoPoint, u32>,
 }
 
 impl FeatureIndex {
@@ -121,7 +119,7 @@ impl FeatureIndex {
             + self.longitude_samples.capacity() * 4
             + self.band_latitudes.capacity() * 4
             + self.band_offsets.capacity() * std::mem::size_of::<usize>()
-            + self.points.heap_bytes()
+            + self.points.allocation_size()
     }
 
     /// Returns the feature at `position` in the index's own order (`0..len()`), if any.
@@ -133,34 +131,15 @@ impl FeatureIndex {
 
     /// Returns the first feature in file order at exactly `point`, if any.
     pub fn first_at(&self, point: GeoPoint) -> Option<FeatureRef<'_>> {
-        self.points
-            .position_of(point)
-            .map(|position| self.feature(position, self.entries[position]))
+        let position = *self.points.get(&point)? as usize;
+        self.entries
+            .get(position)
+            .map(|&entry| self.feature(position, entry))
     }
 
     /// Returns whether at least one feature is at exactly `point` (without reading names).
     pub fn has_feature_at(&self, point: GeoPoint) -> bool {
-        self.points.contains(point)
-    }
-
-    /// Returns, for each of `points` in order, whether at least one feature is at exactly
-    /// that point. Same answers as [`Self::has_feature_at`], but the lookups of nearby
-    /// points overlap, so a batch costs much less than one call per point.
-    pub fn have_features_at<'a>(
-        &'a self,
-        points: &'a [GeoPoint],
-    ) -> impl Iterator<Item = bool> + 'a {
-        points.chunks(point_table::BATCH).flat_map(move |chunk| {
-            let mut found = [false; point_table::BATCH];
-            self.points.contains_each(chunk, &mut found[..chunk.len()]);
-            found.into_iter().take(chunk.len())
-        })
-    }
-
-    /// Starts loading what [`Self::have_features_at`] will read for `points`, so that work
-    /// done in between overlaps the memory accesses. Only a hint: it changes no result.
-    pub fn prefetch_points(&self, points: &[GeoPoint]) {
-        self.points.prefetch(points);
+        self.points.contains_key(&point)
     }
 
     /// Returns every feature inside `rect`, borrowing the index.

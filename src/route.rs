@@ -33,20 +33,9 @@ impl RouteRecorder {
 
     /// Adds the next point of the route; `has_feature` says whether the database has a feature there.
     pub fn add(&mut self, point: GeoPoint, has_feature: bool) {
-        self.add_points(&[point]);
-        self.add_features(usize::from(has_feature));
-    }
-
-    /// Adds the next points of the route without their features: together with
-    /// [`Self::add_features`] for the same points, the same as [`Self::add`] for each.
-    pub fn add_points(&mut self, points: &[GeoPoint]) {
-        self.point_count += points.len() as u64;
-        self.distance.extend(points);
-    }
-
-    /// Counts `count` more received points at which the database has a feature.
-    pub fn add_features(&mut self, count: usize) {
-        self.feature_count += count as u64;
+        self.point_count += 1;
+        self.feature_count += u64::from(has_feature);
+        self.distance.push(point);
     }
 
     /// Returns how many points were added so far.
@@ -73,7 +62,6 @@ fn saturate(value: u64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geo::haversine_metres;
 
     fn point(latitude: i32, longitude: i32) -> GeoPoint {
         GeoPoint::new(latitude, longitude).unwrap()
@@ -106,25 +94,6 @@ mod tests {
         assert_eq!(summary.feature_count, 6);
         assert_eq!(summary.distance_metres, 6);
         assert_eq!(summary.elapsed_seconds, 3);
-    }
-
-    #[test]
-    fn chunks_carry_the_route_across_their_boundaries() {
-        let route: Vec<GeoPoint> = (0..50)
-            .map(|i| point(i * 7_654_321 % 900_000_000, i * -12_345_678))
-            .collect();
-        let mut recorder = RouteRecorder::new();
-        for chunk in route.chunks(16) {
-            recorder.add_points(chunk);
-            recorder.add_features(1);
-        }
-        // Every hop counts, including the three between chunks.
-        let expected: f64 = route.windows(2).map(|w| haversine_metres(w[0], w[1])).sum();
-        let summary = recorder.finish(Duration::ZERO);
-        assert_eq!(summary.point_count, 50);
-        assert_eq!(summary.feature_count, 4);
-        assert_eq!(summary.distance_metres, expected as i32);
-        assert!(expected > 1e6);
     }
 
     #[test]

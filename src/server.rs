@@ -6,20 +6,24 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tonic::body::Body;
+use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::pb::health_check_response::ServingStatus;
-
-use crate::health::health_reporter;
-use route_first::RouteGuideFirstLayer;
-
-mod route_first;
+use tower::layer::util::Identity;
+use tower::{Layer, Service};
 
 use crate::config::ServerConfig;
+use crate::health::health_reporter;
 use crate::index::FeatureIndex;
 use crate::notes::NoteStore;
 use crate::pb;
-use crate::service::{DeadlineLayer, DirectCalls, RouteGuideService};
+use crate::service::{DeadlineLayer, DeadlineService, RouteGuideService};
+
+/// The service that a layer given to [`serve_with_layer`] wraps: every call of every
+/// service (RouteGuide, health, reflection) after the deadline layer read its deadline.
+pub type CallStack = DeadlineService<Routes>;
 
 /// The encoded descriptor set of `proto/route_guide.proto`, served by reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -65,6 +69,33 @@ pub async fn serve(
     config: &ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
+    serve_with_layer(listener, index, notes, config, Identity::new(), shutdown).await
+}
+
+/// Serves as [`serve`] does, with `layer` outermost in the stack every call passes through.
+///
+/// The layer sees each call's HTTP request (path, headers, extensions such as tonic's
+/// `TcpConnectInfo`) before any handler, whatever the service or the compression, and
+/// may answer it itself (e.g. with `Status::into_http`); what it leaves in the request's
+/// headers and extensions reaches the handler as metadata and extensions.
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_with_layer<L>(
+    listener: TcpListener,
+    index: Arc<FeatureIndex>,
+    notes: Arc<dyn NoteStore>,
+    config: &ServerConfig,
+    layer: L,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError>
+where
+    L: Layer<CallStack> + Clone,
+    L::Service:
+        Service<http::Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
+    <L::Service as Service<http::Request<Body>>>::Future: Send,
+    <L::Service as Service<http::Request<Body>>>::Error: Into<tower::BoxError> + Send + 'static,
+{
     let address = listener.local_addr().map_err(ServeError::Listener)?;
     let drain = CancellationToken::new();
     let stopping = CancellationToken::new();
@@ -87,7 +118,6 @@ pub async fn serve(
         RouteGuideService::new(index, Arc::clone(&notes), config.requests, drain.clone())
             .with_rectangle_search(config.rectangle_search),
     );
-    let direct = DirectCalls::new(Arc::clone(&service), config.max_message_bytes);
     let route_guide = pb::route_guide_server::RouteGuideServer::from_arc(service)
         .max_decoding_message_size(config.max_message_bytes)
         .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
@@ -116,8 +146,9 @@ pub async fn serve(
         .http2_keepalive_interval(Some(config.keepalive_interval))
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
+        .layer(layer)
         .layer(DeadlineLayer)
-        .layer(RouteGuideFirstLayer::new(route_guide, direct))
+        .add_service(route_guide)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

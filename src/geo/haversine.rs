@@ -1,50 +1,34 @@
-//! Haversine distance (R = 6371000 m), computed for four hops at once.
-//!
-//! Every distance in the crate, a single hop or a whole route, goes through the same lane
-//! arithmetic, so a route's distance is bit for bit the sum, in route order, of its hops'
-//! [`haversine_metres`], however its points are split into calls.
-//!
-//! The trigonometry is [`super::trig`]'s, for four hops at a time: routes are the hot path
-//! of RecordRoute, and libm's scalar calls were most of its own cost.
+//! Haversine distance (R = 6371000 m), as the gRPC tutorial's servers compute it.
 
-use wide::f64x4;
+use super::{EARTH_RADIUS_METRES, GeoPoint};
 
-use super::{EARTH_RADIUS_METRES, GeoPoint, trig};
-
-/// Hops computed together: one `f64x4`.
-const LANES: usize = 4;
-
-/// The factor `f64::to_radians` multiplies by.
+/// The factor the tutorial's `rad(x) = x * (pi / 180)` multiplies degrees by.
 const RADIANS_PER_DEGREE: f64 = std::f64::consts::PI / 180.0;
 
 /// Returns the great-circle distance in metres between two points (haversine, R = 6371000 m).
+///
+/// The formula and the order of operations are the Python tutorial server's, on the
+/// platform's libm (`sin`, `cos`, `sqrt`, `atan2`), so the result equals theirs.
 pub fn haversine_metres(from: GeoPoint, to: GeoPoint) -> f64 {
-    let mut distance = RouteDistance::new();
-    distance.extend(&[from, to]);
-    distance.metres()
+    let (latitude_1, latitude_2) = (from.latitude_degrees(), to.latitude_degrees());
+    let delta_latitude = (latitude_2 - latitude_1) * RADIANS_PER_DEGREE;
+    let delta_longitude = (to.longitude_degrees() - from.longitude_degrees()) * RADIANS_PER_DEGREE;
+    let a = (delta_latitude / 2.0).sin().powi(2)
+        + (latitude_1 * RADIANS_PER_DEGREE).cos()
+            * (latitude_2 * RADIANS_PER_DEGREE).cos()
+            * (delta_longitude / 2.0).sin().powi(2);
+    // Rounding can push `a` of exact antipodes a hair above 1, where `sqrt(1 - a)` is NaN.
+    let a = a.min(1.0);
+    let c = 2.0 * a.sqrt().atan2((1.0 - a).sqrt());
+    EARTH_RADIUS_METRES * c
 }
 
 /// The length of a route so far: the sum, in route order and in `f64`, of the haversine
 /// distances between consecutive points. Its memory does not grow with the route.
 #[derive(Debug, Default, Clone)]
 pub struct RouteDistance {
-    last: Option<Vertex>,
+    last: Option<GeoPoint>,
     metres: f64,
-}
-
-/// A point with the terms of the formula that depend on it alone.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Vertex {
-    latitude_radians: f64,
-    longitude_degrees: f64,
-    cos_latitude: f64,
-}
-
-/// The same terms for the ends of four hops, one hop per lane.
-struct Ends {
-    latitude_radians: f64x4,
-    longitude_degrees: f64x4,
-    cos_latitude: f64x4,
 }
 
 impl RouteDistance {
@@ -53,122 +37,32 @@ impl RouteDistance {
         Self::default()
     }
 
-    /// Appends `points` to the route; the result does not depend on how a route is split
-    /// into calls.
-    pub fn extend(&mut self, points: &[GeoPoint]) {
-        for group in points.chunks(LANES) {
-            self.extend_by_group(group);
+    /// Appends `point` to the route.
+    pub fn push(&mut self, point: GeoPoint) {
+        if let Some(last) = self.last {
+            self.metres += haversine_metres(last, point);
         }
+        self.last = Some(point);
     }
 
     /// Returns the distance so far in metres, not rounded.
     pub fn metres(&self) -> f64 {
         self.metres
     }
-
-    /// Appends one to [`LANES`] points.
-    fn extend_by_group(&mut self, group: &[GeoPoint]) {
-        let Some(last) = group.len().checked_sub(1) else {
-            return;
-        };
-        // Lanes past the group repeat its last point; their hops are not added.
-        let lane_point = |lane: usize| group[lane.min(last)];
-        let latitude_radians: [f64; LANES] =
-            std::array::from_fn(|lane| lane_point(lane).latitude_degrees() * RADIANS_PER_DEGREE);
-        let longitude_degrees: [f64; LANES] =
-            std::array::from_fn(|lane| lane_point(lane).longitude_degrees());
-        let cos_latitude = trig::cos(f64x4::from(latitude_radians)).to_array();
-        let vertex = |lane: usize| Vertex {
-            latitude_radians: latitude_radians[lane],
-            longitude_degrees: longitude_degrees[lane],
-            cos_latitude: cos_latitude[lane],
-        };
-        // Without a previous point the first lane's hop is the first point to itself,
-        // and it is skipped below.
-        let previous = self.last.unwrap_or_else(|| vertex(0));
-        let from_lane = |lane: usize| {
-            if lane == 0 {
-                previous
-            } else {
-                vertex(lane - 1)
-            }
-        };
-        let from = Ends {
-            latitude_radians: std::array::from_fn(|lane| from_lane(lane).latitude_radians).into(),
-            longitude_degrees: std::array::from_fn(|lane| from_lane(lane).longitude_degrees).into(),
-            cos_latitude: std::array::from_fn(|lane| from_lane(lane).cos_latitude).into(),
-        };
-        let to = Ends {
-            latitude_radians: latitude_radians.into(),
-            longitude_degrees: longitude_degrees.into(),
-            cos_latitude: cos_latitude.into(),
-        };
-        let hops = hop_metres(&from, &to).to_array();
-        let first = usize::from(self.last.is_none());
-        for hop in &hops[first..=last] {
-            self.metres += hop;
-        }
-        self.last = Some(vertex(last));
-    }
-}
-
-/// Returns the haversine distance in metres of each lane's hop.
-#[inline]
-fn hop_metres(from: &Ends, to: &Ends) -> f64x4 {
-    let half = f64x4::splat(0.5);
-    let delta_latitude = to.latitude_radians - from.latitude_radians;
-    let delta_longitude =
-        (to.longitude_degrees - from.longitude_degrees) * f64x4::splat(RADIANS_PER_DEGREE);
-    let a = trig::sin_squared(delta_latitude * half)
-        + from.cos_latitude * to.cos_latitude * trig::sin_squared(delta_longitude * half);
-    // Rounding can push `a` of exact antipodes a hair above 1.
-    let a = a.min(f64x4::ONE);
-    f64x4::splat(2.0 * EARTH_RADIUS_METRES) * trig::half_angle(a)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geo::E7_PER_DEGREE;
 
     fn point(latitude: i32, longitude: i32) -> GeoPoint {
         GeoPoint::new(latitude, longitude).unwrap()
     }
 
-    /// The haversine formula with libm's scalar functions.
-    fn libm_metres(from: GeoPoint, to: GeoPoint) -> f64 {
-        let (lat1, lat2) = (
-            from.latitude_degrees().to_radians(),
-            to.latitude_degrees().to_radians(),
-        );
-        let delta_lon = (to.longitude_degrees() - from.longitude_degrees()).to_radians();
-        let a = ((lat2 - lat1) / 2.0).sin().powi(2)
-            + lat1.cos() * lat2.cos() * (delta_lon / 2.0).sin().powi(2);
-        let a = a.clamp(0.0, 1.0);
-        2.0 * EARTH_RADIUS_METRES * a.sqrt().atan2((1.0 - a).sqrt())
-    }
-
-    /// A deterministic spread of valid points: xorshift64 over the whole globe.
-    fn spread(count: usize, mut state: u64) -> Vec<GeoPoint> {
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        (0..count)
-            .map(|_| {
-                let latitude = (next() % 1_800_000_001) as i64 - 900_000_000;
-                let longitude = (next() % 3_600_000_001) as i64 - 1_800_000_000;
-                point(latitude as i32, longitude as i32)
-            })
-            .collect()
-    }
-
     #[test]
     fn haversine_matches_known_distances() {
         assert_eq!(haversine_metres(point(0, 0), point(0, 0)), 0.0);
-        // One degree of latitude is R * pi / 180 metres.
+        // One degree along a meridian is R * pi / 180 metres.
         let one_degree = haversine_metres(point(0, 0), point(10_000_000, 0));
         assert!(
             (one_degree - 111_194.926_644_558_7).abs() < 1e-6,
@@ -180,28 +74,8 @@ mod tests {
     }
 
     #[test]
-    fn the_angle_is_continuous_where_its_formula_changes() {
-        // Along the equator the distance is exactly R·Δλ. The half angle changes formula
-        // at a = ¼ and a = ¾ (60° and 120° apart); 90° is the middle formula's centre.
-        for centre in [600_000_000, 900_000_000, 1_200_000_000] {
-            let mut previous = 0.0;
-            for longitude in (centre - 100_000..=centre + 100_000).step_by(1_000) {
-                let metres = haversine_metres(point(0, 0), point(0, longitude));
-                let exact =
-                    EARTH_RADIUS_METRES * (f64::from(longitude) / E7_PER_DEGREE).to_radians();
-                assert!(
-                    (metres - exact).abs() < 1e-6,
-                    "{longitude}: {metres} vs {exact}"
-                );
-                assert!(metres > previous, "{longitude}: not increasing");
-                previous = metres;
-            }
-        }
-    }
-
-    #[test]
     fn antipodes_whose_haversine_term_rounds_above_one_are_half_the_circumference() {
-        // For these pairs sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2) rounds to 1 + 2⁻⁵², and
+        // For these pairs sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2) can round to 1 + 2⁻⁵², and
         // √(1 − a) of that uncapped is NaN.
         for (from, to) in [
             (
@@ -222,50 +96,20 @@ mod tests {
     }
 
     #[test]
-    fn agrees_with_libm_to_within_1e_13_relative() {
-        let points = spread(20_000, 0x9e37_79b9_7f4a_7c15);
-        // Long hops between random points, and short ones to a point nearby.
-        let long = points.windows(2).map(|w| (w[0], w[1]));
-        let short = points.iter().enumerate().map(|(i, &p)| {
-            // 1 to 2,000 E7 units (1 cm to 220 m) in each coordinate.
-            let step = 1 + (i as i32 % 2_000);
-            let latitude = (p.latitude() + step).min(900_000_000);
-            let longitude = (p.longitude() + step).min(1_800_000_000);
-            (p, point(latitude, longitude))
-        });
-        let mut worst = 0.0f64;
-        for (from, to) in long.chain(short) {
-            let (ours, libm) = (haversine_metres(from, to), libm_metres(from, to));
-            let relative = (ours - libm).abs() / libm.max(1e-3);
-            worst = worst.max(relative);
-            assert!(relative < 1e-13, "{from} to {to}: {ours} vs libm {libm}");
-        }
-        // A real difference exists: the test compares two implementations.
-        assert!(worst > 0.0);
-    }
-
-    #[test]
-    fn a_route_is_its_hops_summed_in_order_however_it_is_split() {
-        let route = spread(61, 7);
-        let expected = route
-            .windows(2)
-            .fold(0.0, |sum, w| sum + haversine_metres(w[0], w[1]));
-        for split in [1, 2, 3, 4, 5, 7, 16, 61] {
-            let mut distance = RouteDistance::new();
-            for part in route.chunks(split) {
-                distance.extend(part);
-            }
-            distance.extend(&[]);
-            assert_eq!(
-                distance.metres().to_bits(),
-                expected.to_bits(),
-                "split {split}"
-            );
-        }
-        assert_eq!(RouteDistance::new().metres(), 0.0);
-        let mut one_point = RouteDistance::new();
-        one_point.extend(&route[..1]);
-        assert_eq!(one_point.metres(), 0.0);
+    fn a_route_is_its_hops_summed_in_order() {
+        let route = [
+            point(0, 0),
+            point(10_000_000, 0),
+            point(10_000_000, 10_000_000),
+        ];
+        let mut distance = RouteDistance::new();
+        assert_eq!(distance.metres(), 0.0);
+        distance.push(route[0]);
+        assert_eq!(distance.metres(), 0.0);
+        distance.push(route[1]);
+        distance.push(route[2]);
+        let expected = haversine_metres(route[0], route[1]) + haversine_metres(route[1], route[2]);
+        assert_eq!(distance.metres().to_bits(), expected.to_bits());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Building a [`FeatureIndex`]: names in file order, then sorting, banding and rearranging.
 
-use super::{Entry, FeatureIndex, IndexError, PointTable, SAMPLE_STRIDE};
+use super::{Entry, FeatureIndex, IndexError, SAMPLE_STRIDE};
 use crate::geo::GeoPoint;
 
 /// All feature names in file order while building; `ends[id]` is where name `id` stops.
@@ -152,7 +152,7 @@ impl FeatureIndexBuilder {
             .collect();
         // Built after the file-order names are gone: with names of typical length (tens of
         // bytes) the peak stays the moment above, when the names exist twice.
-        let points = PointTable::build(&entries);
+        let points = first_positions(&entries);
         FeatureIndex {
             points,
             entries,
@@ -162,6 +162,22 @@ impl FeatureIndexBuilder {
             band_offsets,
         }
     }
+}
+
+/// Returns the position of the first entry at each distinct point of `entries`, in which
+/// entries at one point are adjacent and in file order.
+fn first_positions(entries: &[Entry]) -> hashbrown::HashMap<GeoPoint, u32> {
+    let distinct = entries
+        .windows(2)
+        .filter(|pair| pair[0].location != pair[1].location)
+        .count()
+        + usize::from(!entries.is_empty());
+    let mut points = hashbrown::HashMap::with_capacity(distinct);
+    for (position, entry) in entries.iter().enumerate() {
+        // Positions fit in u32: `push_pending` keeps the feature count below u32::MAX.
+        points.entry(entry.location).or_insert(position as u32);
+    }
+    points
 }
 
 /// Bands hold about `BAND_WIDENING * sqrt(n)` entries. Wider bands mean fewer band seeks

@@ -1,6 +1,4 @@
-//! ListFeatures through tonic's generated server: a lazy stream of the features inside a
-//! rectangle. (Uncompressed requests are answered by `DirectCalls` with `FeatureFrames`,
-//! from the same [`query`].)
+//! ListFeatures: a lazy stream of the features inside a rectangle.
 //!
 //! The stream computes each feature only when tonic asks for the next message, so a slow
 //! reader holds nothing but the query position, HTTP/2 flow control is the backpressure,
@@ -9,25 +7,24 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use futures::Stream;
 use tonic::{Request, Response, Status};
 
 use super::bounded_stream::BoundedStream;
+use super::call_log::CallLog;
 use super::convert::{feature_to_pb, rect_from_pb};
-use super::{RectangleSearch, ResponseStream, RouteGuideService, deadline_of, log_call};
+use super::{RectangleSearch, ResponseStream, RouteGuideService, deadline_of};
 use crate::index::{FeatureIndex, RectQuery};
 use crate::pb;
 
-/// Starts one ListFeatures call that came through tonic's generated server (a compressed
-/// request) after validating the rectangle; uncompressed ones come through `DirectCalls`.
+/// Starts one ListFeatures call after validating the rectangle.
 pub(super) fn handle(
     service: &RouteGuideService,
     request: Request<pb::Rectangle>,
 ) -> Result<Response<ResponseStream<pb::Feature>>, Status> {
-    let started = Instant::now();
-    let query = query(service, request.get_ref(), started)?;
+    let log = CallLog::start("ListFeatures", &request);
+    let query = query(service, request.get_ref(), &log)?;
     let features = FeatureStream {
         query,
         index: Arc::clone(&service.index),
@@ -36,21 +33,19 @@ pub(super) fn handle(
         features,
         deadline_of(&request),
         service.drain.clone(),
-        move |sent, error| log_call("ListFeatures", started, sent, error),
+        move |sent, error| log.end(sent, error),
     );
     Ok(Response::new(Box::pin(stream)))
 }
 
 /// Returns the query for the features inside `rect`, or `INVALID_ARGUMENT` naming the
-/// field at fault; logs a rejected call as having started at `started`.
-pub(super) fn query(
+/// field at fault; logs a rejected call in `log`.
+fn query(
     service: &RouteGuideService,
     rect: &pb::Rectangle,
-    started: Instant,
+    log: &CallLog,
 ) -> Result<RectQuery, Status> {
-    let rect = rect_from_pb(rect).inspect_err(|status| {
-        log_call("ListFeatures", started, 0, Some(status));
-    })?;
+    let rect = rect_from_pb(rect).inspect_err(|status| log.end(0, Some(status)))?;
     Ok(match service.search {
         RectangleSearch::Index => RectQuery::new(&service.index, rect),
         RectangleSearch::LinearScan => RectQuery::linear_scan(&service.index, rect),

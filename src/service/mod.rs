@@ -4,14 +4,12 @@
 //! its own file.
 
 mod bounded_stream;
+mod call_log;
 mod convert;
 mod deadline;
-mod direct;
-mod feature_frames;
 mod get_feature;
 mod list_features;
 mod record_route;
-mod request_messages;
 mod route_chat;
 
 use std::pin::Pin;
@@ -21,8 +19,7 @@ use futures::Stream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
-pub use deadline::{Deadline, DeadlineLayer, parse_grpc_timeout};
-pub use direct::DirectCalls;
+pub use deadline::{Deadline, DeadlineLayer, DeadlineService, parse_grpc_timeout};
 
 use crate::index::FeatureIndex;
 use crate::notes::NoteStore;
@@ -122,24 +119,5 @@ impl pb::route_guide_server::RouteGuide for RouteGuideService {
         request: Request<Streaming<pb::RouteNote>>,
     ) -> Result<Response<Self::RouteChatStream>, Status> {
         route_chat::handle(self, request)
-    }
-}
-
-/// Logs the end of one call: at debug when it succeeded or the client left, at warn otherwise.
-fn log_call(rpc: &'static str, started: std::time::Instant, items: u64, error: Option<&Status>) {
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    match error {
-        None => tracing::debug!(rpc, items, elapsed_ms, "call ok"),
-        Some(status) if status.code() == tonic::Code::Cancelled => {
-            tracing::debug!(rpc, items, elapsed_ms, "call cancelled by client")
-        }
-        Some(status) => tracing::warn!(
-            rpc,
-            items,
-            elapsed_ms,
-            code = ?status.code(),
-            message = status.message(),
-            "call failed"
-        ),
     }
 }

@@ -1,15 +1,15 @@
 //! RouteChat: each note first replays the earlier notes at its location, then is stored.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::bounded_stream::BoundedStream;
+use super::call_log::CallLog;
 use super::convert::point_from_pb;
-use super::{ResponseStream, RouteGuideService, deadline_of, log_call};
+use super::{ResponseStream, RouteGuideService, deadline_of};
 use crate::notes::{Note, NoteStore};
 use crate::pb;
 
@@ -18,7 +18,7 @@ pub(super) fn handle(
     service: &RouteGuideService,
     request: Request<Streaming<pb::RouteNote>>,
 ) -> Result<Response<ResponseStream<pb::RouteNote>>, Status> {
-    let started = Instant::now();
+    let log = CallLog::start("RouteChat", &request);
     let deadline = deadline_of(&request);
     let (replies, receiver) = mpsc::channel(service.limits.chat_reply_buffer.max(1));
     tokio::spawn(exchange_notes(
@@ -31,7 +31,7 @@ pub(super) fn handle(
         ReceiverStream::new(receiver),
         deadline,
         service.drain.clone(),
-        move |sent, error| log_call("RouteChat", started, sent, error),
+        move |sent, error| log.end(sent, error),
     );
     Ok(Response::new(Box::pin(stream)))
 }

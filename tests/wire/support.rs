@@ -27,6 +27,24 @@ impl TestServer {
 
     /// Starts a server on `index` with `config`.
     pub async fn start_with(index: FeatureIndex, config: ServerConfig) -> Self {
+        Self::start_layered(index, config, tower::layer::util::Identity::new()).await
+    }
+
+    /// Starts a server on `index` with `config` and `layer` outermost in its stack.
+    pub async fn start_layered<L>(index: FeatureIndex, config: ServerConfig, layer: L) -> Self
+    where
+        L: tower::Layer<routeguide::server::CallStack> + Clone + Send + 'static,
+        L::Service: tower::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = std::convert::Infallible,
+            > + Clone
+            + Send
+            + 'static,
+        <L::Service as tower::Service<http::Request<tonic::body::Body>>>::Future: Send,
+    {
+        // Every server's calls are logged where tests can wait for them.
+        super::logs::logs();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let notes: Arc<dyn NoteStore> = Arc::new(MemoryNoteStore::new(config.retention));
@@ -35,7 +53,15 @@ impl TestServer {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            routeguide::server::serve(listener, Arc::new(index), notes, &config, shutdown).await
+            routeguide::server::serve_with_layer(
+                listener,
+                Arc::new(index),
+                notes,
+                &config,
+                layer,
+                shutdown,
+            )
+            .await
         });
         Self {
             addr,
@@ -61,6 +87,22 @@ impl TestServer {
     /// Returns the generated client on a new connection.
     pub async fn client(&self) -> pb::route_guide_client::RouteGuideClient<Channel> {
         pb::route_guide_client::RouteGuideClient::new(self.channel().await)
+    }
+
+    /// Returns the generated client on a new connection whose calls carry `agent` in their
+    /// user agent, which the server's log line of each call names.
+    pub async fn client_as(
+        &self,
+        agent: &str,
+    ) -> pb::route_guide_client::RouteGuideClient<Channel> {
+        let channel = Channel::from_shared(self.uri())
+            .unwrap()
+            .user_agent(agent)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        pb::route_guide_client::RouteGuideClient::new(channel)
     }
 
     /// Returns the summary the server gives for `route`, sent by the generated client.

@@ -1,0 +1,246 @@
+//! One place for cross-cutting concerns: a layer in the server's stack sees every
+//! RouteGuide call (all four RPCs, compressed or not), can answer it before the handler
+//! runs, and what it writes into a request's metadata and extensions reaches the handler.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use futures::future::{Either, Ready, ready};
+use routeguide::config::ServerConfig;
+use routeguide::pb;
+use tonic::body::Body;
+use tonic::codec::CompressionEncoding;
+use tonic::transport::server::TcpConnectInfo;
+use tonic::{Code, Request, Status};
+
+use super::logs::logs;
+use super::support::{TestServer, pb_point};
+
+/// The header that asks the gate to reject a call.
+const REJECT: &str = "x-gate-reject";
+
+/// The peer address the gate writes into every call it lets through.
+fn gate_peer() -> SocketAddr {
+    SocketAddr::from(([192, 0, 2, 1], 4242))
+}
+
+/// One request as the gate saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    path: String,
+    encoding: Option<String>,
+    user_agent: String,
+}
+
+/// A test-only layer: records every request, rejects those with [`REJECT`] with
+/// `PERMISSION_DENIED`, and rewrites the peer (an extension) and user agent (metadata) of
+/// the others.
+#[derive(Clone, Default)]
+struct GateLayer {
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+#[derive(Clone)]
+struct Gate<S> {
+    inner: S,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl<S> tower::Layer<S> for GateLayer {
+    type Service = Gate<S>;
+
+    fn layer(&self, inner: S) -> Gate<S> {
+        Gate {
+            inner,
+            seen: Arc::clone(&self.seen),
+        }
+    }
+}
+
+impl<S> tower::Service<http::Request<Body>> for Gate<S>
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<http::Response<Body>, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let user_agent = header("user-agent").unwrap_or_default();
+        self.seen.lock().unwrap().push(Seen {
+            path: request.uri().path().to_owned(),
+            encoding: header("grpc-encoding"),
+            user_agent: user_agent.clone(),
+        });
+        if request.headers().contains_key(REJECT) {
+            let status = Status::permission_denied("rejected by the gate");
+            return Either::Left(ready(Ok(status.into_http())));
+        }
+        let rewritten = format!("{user_agent} through-the-gate");
+        request
+            .headers_mut()
+            .insert("user-agent", rewritten.parse().unwrap());
+        request.extensions_mut().insert(TcpConnectInfo {
+            local_addr: None,
+            remote_addr: Some(gate_peer()),
+        });
+        Either::Right(self.inner.call(request))
+    }
+}
+
+/// Returns `message` in a request, marked for rejection when `reject`.
+fn request<T>(message: T, reject: bool) -> Request<T> {
+    let mut request = Request::new(message);
+    if reject {
+        request
+            .metadata_mut()
+            .insert(REJECT, "yes".parse().unwrap());
+    }
+    request
+}
+
+/// Makes one call of `rpc` with a client named `agent`; returns its status code.
+async fn call(server: &TestServer, agent: &str, rpc: &str, gzip: bool, reject: bool) -> Code {
+    let mut client = server.client_as(agent).await;
+    if gzip {
+        client = client
+            .send_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Gzip);
+    }
+    let point = pb_point(409_146_138, -746_188_906);
+    let result: Result<(), Status> = async {
+        match rpc {
+            "GetFeature" => {
+                client.get_feature(request(point, reject)).await?;
+            }
+            "ListFeatures" => {
+                let rectangle = pb::Rectangle {
+                    lo: Some(pb_point(400_000_000, -750_000_000)),
+                    hi: Some(pb_point(420_000_000, -730_000_000)),
+                };
+                let mut stream = client
+                    .list_features(request(rectangle, reject))
+                    .await?
+                    .into_inner();
+                while stream.message().await?.is_some() {}
+            }
+            "RecordRoute" => {
+                let points = futures::stream::iter(vec![point, point]);
+                client.record_route(request(points, reject)).await?;
+            }
+            "RouteChat" => {
+                let note = pb::RouteNote {
+                    location: Some(point),
+                    message: format!("note from {agent}"),
+                };
+                let notes = futures::stream::iter(vec![note]);
+                let mut replies = client
+                    .route_chat(request(notes, reject))
+                    .await?
+                    .into_inner();
+                while replies.message().await?.is_some() {}
+            }
+            other => unreachable!("no RPC {other}"),
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Code::Ok,
+        Err(status) => {
+            assert!(
+                status.code() != Code::PermissionDenied
+                    || status.message() == "rejected by the gate",
+                "{status:?}"
+            );
+            status.code()
+        }
+    }
+}
+
+const RPCS: [&str; 4] = ["GetFeature", "ListFeatures", "RecordRoute", "RouteChat"];
+
+#[tokio::test]
+async fn a_layer_sees_every_call_and_its_changes_reach_the_handler() {
+    let gate = GateLayer::default();
+    let server = TestServer::start_layered(
+        routeguide::db::builtin(),
+        ServerConfig::default(),
+        gate.clone(),
+    )
+    .await;
+    for rpc in RPCS {
+        for gzip in [false, true] {
+            let agent = format!("layer-test-{rpc}-gzip-{gzip}");
+            assert_eq!(call(&server, &agent, rpc, gzip, false).await, Code::Ok);
+            // The gate saw the call, compressed as sent.
+            let seen = gate.seen.lock().unwrap().clone();
+            let call = seen
+                .iter()
+                .find(|s| s.user_agent.contains(&agent))
+                .unwrap_or_else(|| panic!("the gate did not see {agent}: {seen:?}"));
+            assert_eq!(call.path, format!("/routeguide.RouteGuide/{rpc}"));
+            assert_eq!(call.encoding.as_deref(), gzip.then_some("gzip"), "{agent}");
+            // The handler's log line names the peer and user agent the gate wrote.
+            let line = logs()
+                .wait_for(&[&format!("rpc=\"{rpc}\""), &agent, "call ok"])
+                .await;
+            assert!(line.contains("through-the-gate"), "metadata: {line}");
+            assert!(line.contains(&gate_peer().to_string()), "extension: {line}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_layer_can_reject_every_call_before_its_handler_runs() {
+    let gate = GateLayer::default();
+    let server = TestServer::start_layered(
+        routeguide::db::builtin(),
+        ServerConfig::default(),
+        gate.clone(),
+    )
+    .await;
+    for rpc in RPCS {
+        for gzip in [false, true] {
+            let agent = format!("rejected-{rpc}-gzip-{gzip}");
+            assert_eq!(
+                call(&server, &agent, rpc, gzip, true).await,
+                Code::PermissionDenied,
+                "{agent}"
+            );
+            assert!(
+                gate.seen
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s.user_agent.contains(&agent)),
+                "the gate did not see {agent}"
+            );
+            // A handler logs its call before the response ends; none did.
+            assert_eq!(logs().matching(&[&agent]), Vec::<String>::new(), "{agent}");
+        }
+    }
+    // No rejected note was stored: a chat at their location replays nothing.
+    let agent = "after-the-rejections";
+    assert_eq!(
+        call(&server, agent, "RouteChat", false, false).await,
+        Code::Ok
+    );
+    let line = logs()
+        .wait_for(&["rpc=\"RouteChat\"", agent, "call ok"])
+        .await;
+    assert!(line.contains("items=0"), "replayed a rejected note: {line}");
+}
