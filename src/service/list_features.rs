@@ -24,7 +24,17 @@ pub(super) fn handle(
     request: Request<pb::Rectangle>,
 ) -> Result<Response<ResponseStream<pb::Feature>>, Status> {
     let log = CallLog::start("ListFeatures", &request);
-    let query = query(service, request.get_ref(), &log)?;
+    let rect = match rect_from_pb(request.get_ref()) {
+        Ok(rect) => rect,
+        Err(status) => {
+            log.end(0, Some(&status));
+            return Err(status);
+        }
+    };
+    let query = match service.search {
+        RectangleSearch::Index => RectQuery::new(&service.index, rect),
+        RectangleSearch::LinearScan => RectQuery::linear_scan(&service.index, rect),
+    };
     let features = FeatureStream {
         query,
         index: Arc::clone(&service.index),
@@ -36,20 +46,6 @@ pub(super) fn handle(
         move |sent, error| log.end(sent, error),
     );
     Ok(Response::new(Box::pin(stream)))
-}
-
-/// Returns the query for the features inside `rect`, or `INVALID_ARGUMENT` naming the
-/// field at fault; logs a rejected call in `log`.
-fn query(
-    service: &RouteGuideService,
-    rect: &pb::Rectangle,
-    log: &CallLog,
-) -> Result<RectQuery, Status> {
-    let rect = rect_from_pb(rect).inspect_err(|status| log.end(0, Some(status)))?;
-    Ok(match service.search {
-        RectangleSearch::Index => RectQuery::new(&service.index, rect),
-        RectangleSearch::LinearScan => RectQuery::linear_scan(&service.index, rect),
-    })
 }
 
 /// Yields the features of one rectangle query, always ready.

@@ -17,16 +17,17 @@ pub(super) async fn handle(
     request: Request<Streaming<pb::Point>>,
 ) -> Result<Response<pb::RouteSummary>, Status> {
     let log = CallLog::start("RecordRoute", &request);
-    record(service, request.into_inner(), &log)
+    record(service, request.into_inner(), log)
         .await
         .map(Response::new)
 }
 
-/// Summarises `points` in constant memory; logs the call in `log`.
+/// Summarises `points` in constant memory; logs the call in `log` (which logs an abandoned
+/// call when this future is dropped).
 async fn record(
     service: &RouteGuideService,
     mut points: Streaming<pb::Point>,
-    log: &CallLog,
+    log: CallLog,
 ) -> Result<pb::RouteSummary, Status> {
     let mut recorder = RouteRecorder::new();
     // One drain future for the whole call: creating one per point would register and
@@ -141,7 +142,7 @@ mod tests {
                     Streaming::new_request(decoder, EndlessRoute(framed_points()), None, None);
                 let log = CallLog::start("RecordRoute", &Request::new(()));
                 tokio::spawn(async move {
-                    let _ = record(&service, points, &log).await;
+                    let _ = record(&service, points, log).await;
                 });
                 tokio::task::yield_now().await;
                 let _ = turn.send(());

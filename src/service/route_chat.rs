@@ -21,12 +21,17 @@ pub(super) fn handle(
     let log = CallLog::start("RouteChat", &request);
     let deadline = deadline_of(&request);
     let (replies, receiver) = mpsc::channel(service.limits.chat_reply_buffer.max(1));
-    tokio::spawn(exchange_notes(
+    let reader = exchange_notes(
         request.into_inner(),
         Arc::clone(&service.notes),
         service.limits.max_note_bytes,
         replies,
-    ));
+    );
+    let reader_log = log.companion();
+    tokio::spawn(async move {
+        let (received, reason) = reader.await;
+        reader_log.work_stopped(received, reason);
+    });
     let stream = BoundedStream::new(
         ReceiverStream::new(receiver),
         deadline,
@@ -38,7 +43,8 @@ pub(super) fn handle(
 
 type Reply = Result<pb::RouteNote, Status>;
 
-/// Reads notes until the client half-closes, sends something invalid, or stops listening.
+/// Reads notes until the client half-closes, sends something invalid, or stops listening;
+/// returns how many notes it stored and why it stopped.
 ///
 /// The reply stream ends (status OK) when this returns and drops `replies`.
 async fn exchange_notes(
@@ -46,33 +52,45 @@ async fn exchange_notes(
     store: Arc<dyn NoteStore>,
     max_note_bytes: usize,
     replies: mpsc::Sender<Reply>,
-) {
+) -> (u64, &'static str) {
     let mut received = 0u64;
+    let reason = read_notes(&mut notes, &*store, max_note_bytes, &replies, &mut received).await;
+    (received, reason)
+}
+
+/// The loop of [`exchange_notes`]; counts stored notes in `received`.
+async fn read_notes(
+    notes: &mut Streaming<pb::RouteNote>,
+    store: &dyn NoteStore,
+    max_note_bytes: usize,
+    replies: &mpsc::Sender<Reply>,
+    received: &mut u64,
+) -> &'static str {
     loop {
         let next = tokio::select! {
             next = notes.message() => next,
             // The reply stream was dropped: the client left, the deadline passed or the
             // server drained. Stop reading.
-            () = replies.closed() => return,
+            () = replies.closed() => return "the reply stream ended",
         };
         let note = match next {
             Ok(Some(note)) => note,
-            Ok(None) => return,
+            Ok(None) => return "the client half-closed",
             // The client reset the stream or sent an undecodable frame; it is already gone
             // or will get this status.
             Err(status) => {
                 let _ = replies.send(Err(status)).await;
-                return;
+                return "the request stream failed";
             }
         };
-        let note = match note_from_pb(note, received, max_note_bytes) {
+        let note = match note_from_pb(note, *received, max_note_bytes) {
             Ok(note) => note,
             Err(status) => {
                 let _ = replies.send(Err(status)).await;
-                return;
+                return "a note was invalid";
             }
         };
-        received += 1;
+        *received += 1;
         let location = pb::Point::from(note.location);
         match store.exchange(note).await {
             Ok(earlier) => {
@@ -82,7 +100,7 @@ async fn exchange_notes(
                         message: earlier.message.to_string(),
                     };
                     if replies.send(Ok(reply)).await.is_err() {
-                        return;
+                        return "the reply stream ended";
                     }
                 }
             }
@@ -91,7 +109,7 @@ async fn exchange_notes(
                 let _ = replies
                     .send(Err(Status::unavailable("note store unavailable")))
                     .await;
-                return;
+                return "the note store failed";
             }
         }
     }

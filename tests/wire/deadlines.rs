@@ -8,7 +8,8 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request};
 
-use super::raw_h2::call_and_keep_open;
+use super::logs::logs;
+use super::raw_h2::{call_and_keep_open, call_raw, frame};
 use super::support::{TestServer, assert_healthy, grid_index, pb_point};
 
 fn with_timeout<T>(message: T, timeout: Duration) -> Request<T> {
@@ -89,6 +90,7 @@ async fn list_features_read_too_slowly_for_its_deadline() {
         .unwrap()
         .into_inner();
     stream.message().await.unwrap().unwrap();
+    // The slowness under test: the reader stops reading until its deadline has passed.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let mut received = 1;
     let status = loop {
@@ -127,4 +129,40 @@ async fn calls_within_their_deadline_succeed() {
         .unwrap()
         .into_inner();
     assert_eq!(summary.point_count, 1);
+}
+
+#[tokio::test]
+async fn a_deadline_past_on_arrival_is_exceeded_without_running_the_handler() {
+    let server = TestServer::start().await;
+    let agent = "deadline-past-on-arrival";
+    let point = pb_point(409_146_138, -746_188_906);
+    let rectangle = frame(&pb::Rectangle {
+        lo: Some(point),
+        hi: Some(point),
+    });
+    let note = frame(&pb::RouteNote {
+        location: Some(point),
+        message: "too late".into(),
+    });
+    for (rpc, request) in [
+        ("GetFeature", frame(&point)),
+        ("ListFeatures", rectangle),
+        ("RecordRoute", frame(&point)),
+        ("RouteChat", note),
+    ] {
+        // tonic's client would give up on its own before sending: call with bare HTTP/2.
+        let end = call_raw(
+            server.addr,
+            &format!("/routeguide.RouteGuide/{rpc}"),
+            &[("grpc-timeout", "1n"), ("user-agent", agent)],
+            &[request],
+            true,
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(end.grpc_status.as_deref(), Some("4"), "{rpc}: {end:?}");
+    }
+    // Every handler logs its start; none started.
+    assert_eq!(logs().matching(&[agent]), Vec::<String>::new());
+    assert_healthy(&server).await;
 }

@@ -1,5 +1,6 @@
 //! End-to-end behaviour of the server over real TCP on 127.0.0.1, one module per concern.
 
+mod abandonment;
 mod deadlines;
 mod get_feature;
 mod health_reflection;

@@ -59,21 +59,7 @@ pub async fn call_raw(
     half_close: bool,
     give_up: Duration,
 ) -> CallEnd {
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
-    tokio::spawn(connection);
-    let mut client = client.ready().await.unwrap();
-    let mut request = http::Request::builder()
-        .method("POST")
-        .uri(format!("http://{addr}{path}"))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let (response, mut send) = client
-        .send_request(request.body(()).unwrap(), false)
-        .unwrap();
+    let (response, mut send) = open_call(addr, path, headers).await;
     for data in data_frames {
         send.send_data(data.clone(), false).unwrap();
     }
@@ -124,4 +110,29 @@ pub async fn call_raw(
     .expect("the server ends the call by itself");
     drop(send);
     end
+}
+
+/// Opens a call of `path` with `headers` added on a new connection and returns its
+/// response and its request stream (to send DATA frames, half-close or reset).
+pub async fn open_call(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    let mut client = client.ready().await.unwrap();
+    let mut request = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://{addr}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let (response, send) = client
+        .send_request(request.body(()).unwrap(), false)
+        .unwrap();
+    (response, send)
 }

@@ -9,6 +9,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
+use super::logs::logs;
 use super::support::{TestServer, pb_point};
 
 #[tokio::test]
@@ -34,7 +35,8 @@ async fn shutdown_reports_not_serving_lets_calls_finish_and_ends_streams_at_grac
     );
 
     // A route in flight and a chat that never half-closes.
-    let mut client = pb::route_guide_client::RouteGuideClient::new(channel.clone());
+    let agent = "shutdown-in-flight";
+    let mut client = server.client_as(agent).await;
     let (points, receiver) = mpsc::channel(4);
     points.send(pb_point(0, 0)).await.unwrap();
     let mut route_client = client.clone();
@@ -49,7 +51,12 @@ async fn shutdown_reports_not_serving_lets_calls_finish_and_ends_streams_at_grac
         .await
         .unwrap()
         .into_inner();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Both handlers have started before shutdown begins.
+    for rpc in ["RecordRoute", "RouteChat"] {
+        logs()
+            .wait_for(&[&format!("rpc=\"{rpc}\""), agent, "call started"])
+            .await;
+    }
 
     let serving = server.shutdown();
     let next = watch.message().await.unwrap().unwrap();
