@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
+use super::logs::logs;
 use super::raw_codec::RawCodec;
 use super::support::{TestServer, assert_healthy, grid_index, pb_point};
 
@@ -179,17 +180,24 @@ async fn abandoned_whole_database_streams_stop_producing() {
         lo: Some(pb_point(-900_000_000, -1_800_000_000)),
         hi: Some(pb_point(900_000_000, 1_800_000_000)),
     };
-    for _ in 0..50 {
-        let mut client = server.client().await;
+    for round in 0..50 {
+        let agent = format!("abandoned-whole-database-{round}");
+        let mut client = server.client_as(&agent).await;
         let mut features = client.list_features(world).await.unwrap().into_inner();
         features.message().await.unwrap().unwrap();
+    }
+    // Each client and its connection are gone: each stream was dropped, not drained.
+    for round in 0..50 {
+        let agent = format!("abandoned-whole-database-{round} ");
+        logs()
+            .wait_for(&["rpc=\"ListFeatures\"", &agent, "call cancelled by client"])
+            .await;
     }
     assert_healthy(&server).await;
 }
 
-/// RouteGuide paths skip tonic's router (see `server/route_first.rs`); unknown methods of
-/// the service and unknown services must still answer `UNIMPLEMENTED`, and health keeps
-/// its route.
+/// Unknown methods of the service and unknown services answer `UNIMPLEMENTED`, and health
+/// keeps its route.
 #[tokio::test]
 async fn unknown_methods_and_services_are_unimplemented() {
     let server = TestServer::start().await;
