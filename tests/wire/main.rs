@@ -1,7 +1,6 @@
 //! End-to-end behaviour of the server over real TCP on 127.0.0.1, one module per concern.
 
 mod deadlines;
-mod direct_calls;
 mod get_feature;
 mod health_reflection;
 mod list_features;
