@@ -19,6 +19,7 @@ import rgmodel  # noqa: E402
 
 # Registration order is run order.
 import cases_python_client  # noqa: E402,F401
+import cases_health_reflection  # noqa: E402,F401
 import cases_cli  # noqa: E402,F401
 import cases_wire  # noqa: E402,F401
 import cases_grpcurl  # noqa: E402,F401
