@@ -81,6 +81,7 @@ async fn elapsed_time_is_whole_seconds_until_half_close() {
     let call =
         tokio::spawn(async move { client.record_route(ReceiverStream::new(receiver)).await });
     points.send(pb_point(0, 0)).await.unwrap();
+    // Real time must pass for elapsed_time to count it: the behaviour under test, not a wait.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     points.send(pb_point(10, 10)).await.unwrap();
     drop(points);
