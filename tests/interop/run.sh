@@ -7,10 +7,11 @@
 #   INTEROP_VENV     virtualenv to create/reuse (default: <target dir>/.venv-interop)
 #   ROUTEGUIDE_BIN   routeguide binary to test (default: build with `cargo build --bin routeguide`)
 #   PYTHON           interpreter that creates the venv (default: python3; CPython 3.10+)
-#   CI=true          every missing package or tool is a failure
+#   CI=true          every missing package or tool, and every skipped case, is a failure
 #
-# Prints one line per case (PASS/FAIL/SKIP name) and ends with `N passed, N failed`.
-# Exits non-zero when anything fails, including set-up.
+# Prints one line per case (PASS/FAIL/SKIP name) and ends with `N passed, N failed, N skipped`.
+# Exits non-zero when anything fails, including set-up. A skipped case is listed again at the
+# end; under CI=true it is a failure.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,7 +33,7 @@ EOF
     if [[ "${CI:-}" == "true" ]]; then
         echo "interop: CI=true: a missing package or tool is a failure, never a skip" >&2
     fi
-    echo "0 passed, 1 failed"
+    echo "0 passed, 1 failed, 0 skipped"
     exit 1
 }
 
@@ -75,7 +76,7 @@ else
 fi
 if [[ ! -x "$bin" ]]; then
     echo "interop: routeguide binary not found at $bin" >&2
-    echo "0 passed, 1 failed"
+    echo "0 passed, 1 failed, 0 skipped"
     exit 1
 fi
 

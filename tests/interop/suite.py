@@ -1,8 +1,9 @@
-"""Runs the interop cases and prints one line per case, then `N passed, N failed`.
+"""Runs the interop cases and prints one line per case, then `N passed, N failed, N skipped`.
 
 Normally started by run.sh, which puts the generated stubs on PYTHONPATH:
     python suite.py --bin target/debug/routeguide [--only SUBSTRING ...] [--verbose]
-Exits 1 when any case failed.
+Exits 1 when any case failed. A case that skips is listed again at the end; under
+CI=true it counts as failed (nothing is skipped in CI).
 """
 
 import argparse
@@ -19,6 +20,7 @@ import rgmodel  # noqa: E402
 
 # Registration order is run order.
 import cases_python_client  # noqa: E402,F401
+import cases_health_reflection  # noqa: E402,F401
 import cases_cli  # noqa: E402,F401
 import cases_wire  # noqa: E402,F401
 import cases_grpcurl  # noqa: E402,F401
@@ -42,6 +44,7 @@ def main():
         "grpcurl": shutil.which("grpcurl", path=os.path.dirname(sys.executable) + os.pathsep
                                 + os.environ.get("PATH", "")),
         "verbose": args.verbose,
+        "ci": os.environ.get("CI") == "true",
     }
     cases = [c for c in harness.CASES if not args.only or any(o in c.name for o in args.only)]
     try:
@@ -49,8 +52,13 @@ def main():
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if skipped:
-        print(f"{skipped} skipped (not implemented yet)")
-    print(f"{passed} passed, {failed} failed")
+        banner = "!" * 78
+        print(f"\n{banner}\n{len(skipped)} case(s) SKIPPED: they did not run, so they prove nothing "
+              "(under CI=true a skip is a failure):")
+        for name, reason in skipped:
+            print(f"  SKIP {name}: {reason}")
+        print(banner)
+    print(f"{passed} passed, {failed} failed, {len(skipped)} skipped")
     # Threads of timed-out cases may still be blocked in gRPC; do not wait for them.
     sys.stdout.flush()
     os._exit(1 if failed or not cases else 0)

@@ -1,9 +1,12 @@
 //! Health and reflection over the wire, as grpcurl and load balancers use them.
 
-use futures::StreamExt;
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
 use prost::Message;
+use routeguide::config::ServerConfig;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse, health_client::HealthClient};
 
 use super::support::TestServer;
 
@@ -120,19 +123,49 @@ async fn reflection_v1alpha_lists_the_service() {
     );
 }
 
+/// Returns the next status a health `Watch` sends, failing on an end or an error.
+async fn next_status(watch: &mut tonic::Streaming<HealthCheckResponse>) -> i32 {
+    watch
+        .message()
+        .await
+        .unwrap()
+        .expect("the watch ended")
+        .status
+}
+
 #[tokio::test]
 async fn watching_an_unknown_service_sends_service_unknown_and_stays_open() {
-    let server = TestServer::start().await;
+    let config = ServerConfig {
+        grace: Duration::from_millis(100),
+        ..ServerConfig::default()
+    };
+    let mut server = TestServer::start_with(routeguide::db::builtin(), config).await;
     let mut health = HealthClient::new(server.channel().await);
-    let mut watch = health
-        .watch(HealthCheckRequest {
-            service: "not.Registered".into(),
-        })
+    let request = |service: &str| HealthCheckRequest {
+        service: service.into(),
+    };
+    let mut unknown = health
+        .watch(request("not.Registered"))
         .await
         .unwrap()
         .into_inner();
-    let first = watch.message().await.unwrap().unwrap();
-    assert_eq!(first.status, ServingStatus::ServiceUnknown as i32);
-    let next = tokio::time::timeout(std::time::Duration::from_millis(300), watch.message()).await;
-    assert!(next.is_err(), "the call stays open: {next:?}");
+    let service_unknown = ServingStatus::ServiceUnknown as i32;
+    assert_eq!(next_status(&mut unknown).await, service_unknown);
+    let mut whole = health.watch(request("")).await.unwrap().into_inner();
+    assert_eq!(next_status(&mut whole).await, ServingStatus::Serving as i32);
+    let _stopped = server.shutdown();
+    // Shutdown first turns the server NOT_SERVING, and ends open streams only after the grace.
+    assert_eq!(
+        next_status(&mut whole).await,
+        ServingStatus::NotServing as i32
+    );
+    // Had the server ended the unknown watch after SERVICE_UNKNOWN, that end would have
+    // reached this connection before NOT_SERVING did: it is still open.
+    let early = unknown.message().now_or_never();
+    assert!(early.is_none(), "the call stays open: {early:?}");
+    // It ends, with OK, when the server drains open streams.
+    let end = tokio::time::timeout(Duration::from_secs(20), unknown.message())
+        .await
+        .expect("the drain ends the watch");
+    assert!(matches!(end, Ok(None)), "{end:?}");
 }

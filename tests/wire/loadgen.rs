@@ -2,7 +2,7 @@
 //! answers ListFeatures exactly like the index.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use routeguide::config::ServerConfig;
@@ -43,9 +43,18 @@ async fn run_get_feature(
     config: &LoadConfig,
     timeout: Duration,
 ) -> Result<loadgen::BenchReport, loadgen::LoadgenError> {
+    run_get_feature_counting(config, timeout, Arc::new(AtomicU64::new(0))).await
+}
+
+/// Like [`run_get_feature`], counting every finished call in `progress` as it goes.
+async fn run_get_feature_counting(
+    config: &LoadConfig,
+    timeout: Duration,
+    progress: Arc<AtomicU64>,
+) -> Result<loadgen::BenchReport, loadgen::LoadgenError> {
     let index = routeguide::db::builtin();
     let workload = Workload::new(Rpc::GetFeature, &index, 10, 1, RectShape::World, 1, timeout);
-    loadgen::run(config, Arc::new(workload), Arc::new(AtomicU64::new(0))).await
+    loadgen::run(config, Arc::new(workload), progress).await
 }
 
 #[tokio::test]
@@ -68,7 +77,7 @@ async fn every_rpc_runs_without_errors_and_counts_messages() {
         let t = &report.throughput;
         assert!(t.errors.is_empty(), "{rpc:?}: {:?}", t.errors);
         assert!(t.received > 0, "{rpc:?} received nothing");
-        assert!(progress.load(std::sync::atomic::Ordering::Relaxed) >= t.calls);
+        assert!(progress.load(Ordering::Relaxed) >= t.calls);
         assert!(report.bench_cpu.is_some() && report.server_cpu.is_some());
         // Without warm-up every recorded call moved all its messages inside the window;
         // the call cancelled at the end moved some more.
@@ -167,28 +176,41 @@ fn a_server_that_goes_away_ends_the_run_on_time_with_its_failures_counted() {
             .enable_all()
             .build()
             .unwrap();
-        let report = runtime.block_on(async {
-            let mut server = TestServer::start_with(
-                routeguide::db::builtin(),
-                ServerConfig {
-                    grace: Duration::from_millis(100),
-                    ..ServerConfig::default()
-                },
-            )
-            .await;
-            let config = LoadConfig {
-                duration: Duration::from_secs(2),
-                server_pid: None,
-                ..config(&server)
-            };
-            let run =
-                tokio::spawn(
-                    async move { run_get_feature(&config, Duration::from_secs(10)).await },
-                );
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            server.shutdown().await.unwrap().unwrap();
-            run.await.unwrap().unwrap()
-        });
+        let report =
+            runtime.block_on(async {
+                let mut server = TestServer::start_with(
+                    routeguide::db::builtin(),
+                    ServerConfig {
+                        grace: Duration::from_millis(100),
+                        ..ServerConfig::default()
+                    },
+                )
+                .await;
+                let config = LoadConfig {
+                    duration: Duration::from_secs(2),
+                    server_pid: None,
+                    ..config(&server)
+                };
+                let progress = Arc::new(AtomicU64::new(0));
+                let run = tokio::spawn({
+                    let progress = Arc::clone(&progress);
+                    async move {
+                        run_get_feature_counting(&config, Duration::from_secs(10), progress).await
+                    }
+                });
+                // The server goes away once a call has finished, which it did while serving.
+                let first_call = async {
+                    while progress.load(Ordering::Relaxed) == 0 {
+                        // The counter has no notification, so it is polled until it moves.
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                };
+                tokio::time::timeout(Duration::from_secs(20), first_call)
+                    .await
+                    .expect("no call finished");
+                server.shutdown().await.unwrap().unwrap();
+                run.await.unwrap().unwrap()
+            });
         let _ = done.send(report);
     });
     let report = outcome

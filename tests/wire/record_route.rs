@@ -2,7 +2,6 @@
 
 use std::time::{Duration, Instant};
 
-use routeguide::geo::{GeoPoint, haversine_metres};
 use routeguide::pb;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -10,35 +9,65 @@ use tonic::Code;
 
 use super::support::{TestServer, assert_status, canonical_features, pb_point};
 
-fn expected_distance(points: &[pb::Point]) -> i32 {
-    let geo: Vec<GeoPoint> = points
-        .iter()
-        .map(|p| GeoPoint::new(p.latitude, p.longitude).unwrap())
-        .collect();
-    let total: f64 = geo.windows(2).map(|w| haversine_metres(w[0], w[1])).sum();
-    total as i32
+// Every expected distance below is a literal printed by `python3 tests/wire/distances.py`,
+// which applies the spec's formula (§3) with Python's `math` module to the same routes, so
+// that no wire test checks the crate's distance against the crate's own code.
+
+/// Returns the canonical database's locations in file order.
+fn canonical_points() -> Vec<pb::Point> {
+    canonical_features().iter().map(|(p, _)| *p).collect()
 }
 
 #[tokio::test]
 async fn summary_counts_points_features_and_distance() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
-    let features = canonical_features();
+    let features = canonical_points();
     // Features (named or not), a repeat, and two misses.
-    let mut route: Vec<pb::Point> = features.iter().take(10).map(|(p, _)| *p).collect();
-    route.push(features[0].0);
-    route.push(pb_point(0, 0));
-    route.push(pb_point(1, 1));
+    let mut route = features[..10].to_vec();
+    route.extend([features[0], pb_point(0, 0), pb_point(1, 1)]);
     let summary = client
-        .record_route(futures::stream::iter(route.clone()))
+        .record_route(futures::stream::iter(route))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(summary.point_count, 13);
     assert_eq!(summary.feature_count, 11);
-    assert_eq!(summary.distance, expected_distance(&route));
-    assert!(summary.distance > 4_000_000, "includes the hop to 0,0");
+    // distances.py: "first 10 features, the first again, 0,0 and 1,1".
+    assert_eq!(summary.distance, 9_445_614);
     assert_eq!(summary.elapsed_time, 0);
+}
+
+#[tokio::test]
+async fn distance_is_the_spec_formula_summed_and_truncated_once() {
+    let server = TestServer::start().await;
+    let check = |route: Vec<pb::Point>, expected: i32, name: &'static str| {
+        let server = &server;
+        async move {
+            let summary = server.record(&route).await;
+            assert_eq!(summary.distance, expected, "{name}");
+        }
+    };
+    // Each name is the route's line in the output of distances.py.
+    check(
+        canonical_points()[..25].to_vec(),
+        1_763_885,
+        "first 25 features",
+    )
+    .await;
+    let antimeridian = vec![
+        pb_point(100_000_000, 1_795_000_000),
+        pb_point(105_000_000, -1_795_000_000),
+        pb_point(-50_000_000, 1_799_000_000),
+        pb_point(0, -1_800_000_000),
+        pb_point(0, 1_800_000_000),
+    ];
+    check(antimeridian, 2_403_621, "across the antimeridian and back").await;
+    let near_antipodes = vec![
+        pb_point(123_456_789, 456_789_012),
+        pb_point(-123_400_000, -1_343_200_000),
+    ];
+    check(near_antipodes, 20_014_444, "a near-antipodal hop").await;
 }
 
 #[tokio::test]
@@ -56,7 +85,8 @@ async fn antipodes_where_rounding_exceeds_the_formula_domain_are_half_the_circum
         .await
         .unwrap()
         .into_inner();
-    // R·π = 20,015,086.796... metres.
+    // R·π = 20,015,086.796... metres: `python3 -c 'import math; print(int(6371000 * math.pi))'`
+    // (also the last line of distances.py; the spec's formula itself fails there on √(1 − a)).
     assert_eq!(summary.distance, 20_015_086);
 }
 
@@ -81,6 +111,7 @@ async fn elapsed_time_is_whole_seconds_until_half_close() {
     let call =
         tokio::spawn(async move { client.record_route(ReceiverStream::new(receiver)).await });
     points.send(pb_point(0, 0)).await.unwrap();
+    // Real time must pass for elapsed_time to count it: the behaviour under test, not a wait.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     points.send(pb_point(10, 10)).await.unwrap();
     drop(points);
@@ -109,7 +140,8 @@ async fn invalid_point_names_its_index() {
 async fn long_route_saturates_distance() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
-    // 250 antipodal hops of ~20,015 km exceed i32::MAX metres.
+    // 250 antipodal hops of ~20,015 km exceed i32::MAX metres (distances.py: "251 points
+    // between 0,0 and 0,1800000000", whose float sum is 5,003,771,699.0 m).
     let route: Vec<_> = (0..251)
         .map(|i| pb_point(0, if i % 2 == 0 { 0 } else { 1_800_000_000 }))
         .collect();
@@ -128,20 +160,15 @@ async fn long_route_saturates_distance() {
 async fn long_route_counts_every_point_once() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
-    let features = canonical_features();
+    let features = canonical_points();
+    // Every third point is one E7 unit north of a feature: a miss, as far as hops go.
     let route: Vec<pb::Point> = (0..5_000)
         .map(|i| {
-            if i % 3 == 0 {
-                pb_point(i, -i)
-            } else {
-                features[i as usize % features.len()].0
-            }
+            let feature = features[i % 100];
+            pb_point(feature.latitude + i32::from(i % 3 == 0), feature.longitude)
         })
         .collect();
-    let with_feature = route
-        .iter()
-        .filter(|p| features.iter().any(|(f, _)| f == *p))
-        .count();
+    let with_feature = route.iter().filter(|p| features.contains(p)).count();
     let summary = client
         .record_route(futures::stream::iter(route.clone()))
         .await
@@ -149,7 +176,8 @@ async fn long_route_counts_every_point_once() {
         .into_inner();
     assert_eq!(summary.point_count, 5_000);
     assert_eq!(summary.feature_count as usize, with_feature);
-    assert_eq!(summary.distance, expected_distance(&route));
+    // distances.py: "5000 points: feature i % 100, one E7 unit north of it when i % 3 == 0".
+    assert_eq!(summary.distance, 376_093_751);
 }
 
 #[tokio::test]
@@ -170,11 +198,7 @@ async fn invalid_point_deep_in_a_long_route_names_its_index() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_short_routes_each_count_all_their_points() {
     let server = TestServer::start().await;
-    let route: Vec<pb::Point> = canonical_features()
-        .iter()
-        .take(10)
-        .map(|(p, _)| *p)
-        .collect();
+    let route = canonical_points()[..10].to_vec();
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let mut client = server.client().await;
