@@ -1,33 +1,40 @@
 //! The process's shutdown signal: the first SIGINT or SIGTERM.
 
-/// Resolves when the process receives SIGINT or SIGTERM.
+use std::future::Future;
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+/// Installs handlers for SIGINT and SIGTERM now and returns a future that resolves when
+/// the process receives either.
 ///
-/// If a handler cannot be installed, logs it and waits for the other signal only.
-pub async fn terminate_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = match signal(SignalKind::terminate()) {
-        Ok(stream) => Some(stream),
-        Err(error) => {
-            tracing::warn!(%error, "cannot listen for SIGTERM");
-            None
+/// The handlers are in place when this returns (not when the future is first polled), so
+/// a signal that arrives while the server is still starting is not lost and does not kill
+/// the process. If a handler cannot be installed, logs it and waits for the other signal
+/// only. Must be called inside a tokio runtime.
+pub fn terminate_signal() -> impl Future<Output = ()> + Send {
+    let interrupt = listen(SignalKind::interrupt(), "SIGINT");
+    let terminate = listen(SignalKind::terminate(), "SIGTERM");
+    async move {
+        tokio::select! {
+            () = received(interrupt) => tracing::info!(signal = "SIGINT", "shutdown requested"),
+            () = received(terminate) => tracing::info!(signal = "SIGTERM", "shutdown requested"),
         }
-    };
-    let sigterm = async {
-        match terminate.as_mut() {
-            Some(stream) => {
-                stream.recv().await;
-            }
-            None => std::future::pending::<()>().await,
+    }
+}
+
+/// Returns the stream of `kind` signals, or `None` (logged) when it cannot be installed.
+fn listen(kind: SignalKind, name: &'static str) -> Option<Signal> {
+    signal(kind)
+        .inspect_err(|error| tracing::warn!(%error, signal = name, "cannot listen for signal"))
+        .ok()
+}
+
+/// Resolves at the first signal of `stream`; never without one.
+async fn received(stream: Option<Signal>) {
+    match stream {
+        Some(mut stream) => {
+            stream.recv().await;
         }
-    };
-    let sigint = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        () = sigint => tracing::info!(signal = "SIGINT", "shutdown requested"),
-        () = sigterm => tracing::info!(signal = "SIGTERM", "shutdown requested"),
+        None => std::future::pending().await,
     }
 }
