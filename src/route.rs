@@ -38,6 +38,16 @@ impl RouteRecorder {
         self.distance.push(point);
     }
 
+    /// Adds the next points of the route, of which `with_feature` have a feature in the
+    /// database: the same as [`Self::add`] for each.
+    pub fn add_all(&mut self, points: &[GeoPoint], with_feature: usize) {
+        self.point_count += points.len() as u64;
+        self.feature_count += with_feature as u64;
+        for &point in points {
+            self.distance.push(point);
+        }
+    }
+
     /// Returns how many points were added so far.
     pub fn point_count(&self) -> u64 {
         self.point_count

@@ -7,27 +7,49 @@ const RADIANS_PER_DEGREE: f64 = std::f64::consts::PI / 180.0;
 
 /// Returns the great-circle distance in metres between two points (haversine, R = 6371000 m).
 ///
-/// The formula and the order of operations are the Python tutorial server's, on the
-/// platform's libm (`sin`, `cos`, `sqrt`, `atan2`), so the result equals theirs.
+/// The haversine term is the Python tutorial server's, in its order of operations, on the
+/// platform's libm (`sin`, `cos`, `sqrt`, `asin`), so the result equals theirs to the
+/// metre: the angle is `2 asin(sqrt(a))`, which is their `2 atan2(sqrt(a), sqrt(1 - a))`
+/// within a few ulps.
 pub fn haversine_metres(from: GeoPoint, to: GeoPoint) -> f64 {
-    let (latitude_1, latitude_2) = (from.latitude_degrees(), to.latitude_degrees());
-    let delta_latitude = (latitude_2 - latitude_1) * RADIANS_PER_DEGREE;
-    let delta_longitude = (to.longitude_degrees() - from.longitude_degrees()) * RADIANS_PER_DEGREE;
-    let a = (delta_latitude / 2.0).sin().powi(2)
-        + (latitude_1 * RADIANS_PER_DEGREE).cos()
-            * (latitude_2 * RADIANS_PER_DEGREE).cos()
-            * (delta_longitude / 2.0).sin().powi(2);
-    // Rounding can push `a` of exact antipodes a hair above 1, where `sqrt(1 - a)` is NaN.
-    let a = a.min(1.0);
-    let c = 2.0 * a.sqrt().atan2((1.0 - a).sqrt());
-    EARTH_RADIUS_METRES * c
+    Vertex::new(from).metres_to(&Vertex::new(to))
+}
+
+/// A point with the term of the formula that depends on it alone.
+#[derive(Debug, Clone, Copy)]
+struct Vertex {
+    latitude: f64,
+    longitude: f64,
+    cos_latitude: f64,
+}
+
+impl Vertex {
+    fn new(point: GeoPoint) -> Self {
+        let latitude = point.latitude_degrees();
+        Self {
+            latitude,
+            longitude: point.longitude_degrees(),
+            cos_latitude: (latitude * RADIANS_PER_DEGREE).cos(),
+        }
+    }
+
+    /// Returns the haversine distance to `to` in metres.
+    fn metres_to(&self, to: &Vertex) -> f64 {
+        let delta_latitude = (to.latitude - self.latitude) * RADIANS_PER_DEGREE;
+        let delta_longitude = (to.longitude - self.longitude) * RADIANS_PER_DEGREE;
+        let a = (delta_latitude / 2.0).sin().powi(2)
+            + self.cos_latitude * to.cos_latitude * (delta_longitude / 2.0).sin().powi(2);
+        // Rounding can push `a` of exact antipodes a hair above 1, outside asin's domain.
+        let c = 2.0 * a.sqrt().min(1.0).asin();
+        EARTH_RADIUS_METRES * c
+    }
 }
 
 /// The length of a route so far: the sum, in route order and in `f64`, of the haversine
 /// distances between consecutive points. Its memory does not grow with the route.
 #[derive(Debug, Default, Clone)]
 pub struct RouteDistance {
-    last: Option<GeoPoint>,
+    last: Option<Vertex>,
     metres: f64,
 }
 
@@ -37,12 +59,13 @@ impl RouteDistance {
         Self::default()
     }
 
-    /// Appends `point` to the route.
+    /// Appends `point` to the route: adds exactly `haversine_metres(last, point)`.
     pub fn push(&mut self, point: GeoPoint) {
-        if let Some(last) = self.last {
-            self.metres += haversine_metres(last, point);
+        let vertex = Vertex::new(point);
+        if let Some(last) = &self.last {
+            self.metres += last.metres_to(&vertex);
         }
-        self.last = Some(point);
+        self.last = Some(vertex);
     }
 
     /// Returns the distance so far in metres, not rounded.
