@@ -98,6 +98,19 @@ impl NoteStore for MemoryNoteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::notes::conformance::{OpenStore, Place, note_store_conformance};
+
+    struct Memory;
+
+    impl OpenStore for Memory {
+        const DURABLE: bool = false;
+
+        async fn open(&self, _: &Place, retention: NoteRetention) -> Arc<dyn NoteStore> {
+            Arc::new(MemoryNoteStore::new(retention))
+        }
+    }
+
+    note_store_conformance!(Memory);
 
     fn note(latitude: i32, message: &str) -> Note {
         Note {
@@ -115,30 +128,6 @@ mod tests {
             max_per_location,
             max_total,
         })
-    }
-
-    #[tokio::test]
-    async fn replays_earlier_notes_at_the_same_location_oldest_first() {
-        let store = store(10, 100);
-        assert!(store.exchange(note(1, "a")).await.unwrap().is_empty());
-        assert!(store.exchange(note(2, "x")).await.unwrap().is_empty());
-        assert_eq!(messages(store.exchange(note(1, "b")).await.unwrap()), ["a"]);
-        assert_eq!(
-            messages(store.exchange(note(1, "c")).await.unwrap()),
-            ["a", "b"]
-        );
-    }
-
-    #[tokio::test]
-    async fn trims_oldest_per_location() {
-        let store = store(2, 100);
-        for m in ["a", "b", "c"] {
-            store.exchange(note(1, m)).await.unwrap();
-        }
-        assert_eq!(
-            messages(store.exchange(note(1, "d")).await.unwrap()),
-            ["b", "c"]
-        );
     }
 
     #[tokio::test]

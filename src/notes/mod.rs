@@ -1,5 +1,7 @@
 //! RouteChat notes: the `NoteStore` contract shared by every storage backend.
 
+#[cfg(test)]
+pub(crate) mod conformance;
 mod memory;
 
 use std::sync::Arc;
