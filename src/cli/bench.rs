@@ -10,8 +10,11 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use routeguide::loadgen::{self, BenchReport, LoadConfig, RectShape, Rpc, Workload};
 
-use super::parse_duration;
 use super::record::load_index;
+use super::values::{
+    parse_duration, parse_positive, parse_positive_duration, parse_positive_size,
+    parse_server_address,
+};
 
 /// The RPC to drive, as spelled on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -29,11 +32,12 @@ pub enum RpcArg {
 /// Arguments of `bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Server address, `host:port` or `http://host:port`.
+    /// Server address, `host:port` or `http://host:port` (no TLS).
     #[arg(
         long,
         env = "ROUTEGUIDE_ADDR",
-        default_value = "http://127.0.0.1:50051"
+        default_value = "http://127.0.0.1:50051",
+        value_parser = parse_server_address
     )]
     pub addr: String,
     /// The RPC to drive.
@@ -45,16 +49,16 @@ pub struct BenchArgs {
     )]
     pub rpc: RpcArg,
     /// Calls in flight at once.
-    #[arg(long, env = "ROUTEGUIDE_CONCURRENCY", default_value_t = 32)]
+    #[arg(long, env = "ROUTEGUIDE_CONCURRENCY", default_value_t = 32, value_parser = parse_positive::<usize>)]
     pub concurrency: usize,
     /// Separate HTTP/2 connections the calls are spread over.
-    #[arg(long, env = "ROUTEGUIDE_CONNECTIONS", default_value_t = 2)]
+    #[arg(long, env = "ROUTEGUIDE_CONNECTIONS", default_value_t = 2, value_parser = parse_positive::<usize>)]
     pub connections: usize,
     /// Concurrent streams for the streaming RPCs; overrides `--concurrency` when given.
-    #[arg(long, env = "ROUTEGUIDE_STREAMS")]
+    #[arg(long, env = "ROUTEGUIDE_STREAMS", value_parser = parse_positive::<usize>)]
     pub streams: Option<usize>,
     /// Length of the measured window, e.g. `10s`.
-    #[arg(long, env = "ROUTEGUIDE_DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "ROUTEGUIDE_DURATION", default_value = "10s", value_parser = parse_positive_duration)]
     pub duration: Duration,
     /// Time before measuring whose calls are not recorded.
     #[arg(long, env = "ROUTEGUIDE_WARMUP", default_value = "2s", value_parser = parse_duration)]
@@ -63,16 +67,16 @@ pub struct BenchArgs {
     #[arg(long, env = "ROUTEGUIDE_DB")]
     pub db: Option<PathBuf>,
     /// Side of the ListFeatures square in degrees.
-    #[arg(long, env = "ROUTEGUIDE_RECT_SIZE", default_value_t = 0.01)]
+    #[arg(long, env = "ROUTEGUIDE_RECT_SIZE", default_value_t = 0.01, value_parser = parse_positive_size)]
     pub rect_size: f64,
     /// ListFeatures over the whole world (every feature) instead of squares.
     #[arg(long, env = "ROUTEGUIDE_WHOLE_WORLD")]
     pub whole_world: bool,
     /// Points per RecordRoute call, notes per RouteChat call.
-    #[arg(long, env = "ROUTEGUIDE_POINTS", default_value_t = 100)]
+    #[arg(long, env = "ROUTEGUIDE_POINTS", default_value_t = 100, value_parser = parse_positive::<usize>)]
     pub points: usize,
     /// Deadline of each call.
-    #[arg(long, env = "ROUTEGUIDE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, env = "ROUTEGUIDE_TIMEOUT", default_value = "60s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
     /// Seed of the random choices.
     #[arg(long, env = "ROUTEGUIDE_SEED", default_value_t = 1)]

@@ -1,6 +1,4 @@
-//! Parsing `LAT,LON` arguments in degrees or E7 integers, and duration flags.
-
-use std::time::Duration;
+//! Parsing `LAT,LON` arguments in degrees or E7 integers.
 
 use routeguide::geo::GeoPoint;
 
@@ -37,14 +35,6 @@ pub fn parse_point(text: &str) -> Result<GeoPoint, String> {
     point.map_err(|e| e.to_string())
 }
 
-/// Returns a duration from `10s`, `250ms`, `1m` or plain seconds such as `2.5`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    if let Ok(seconds) = text.parse::<f64>() {
-        return Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"));
-    }
-    humantime::parse_duration(text).map_err(|e| format!("{text:?}: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,14 +63,5 @@ mod tests {
         check("abc,0", Err("latitude \"abc\" is not a number"));
         check("1.5", Err("expected LAT,LON"));
         check("nan,0", Err("not a number"));
-    }
-
-    #[test]
-    fn parses_durations() {
-        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("-1").is_err());
-        assert!(parse_duration("soon").is_err());
     }
 }

@@ -12,6 +12,7 @@ use routeguide::geo::GeoRect;
 use routeguide::synthetic::{SyntheticSpec, default_bbox, write_database};
 
 use super::parse_point;
+use super::values::parse_fraction;
 
 /// Arguments of `gen`.
 #[derive(Debug, Args)]
@@ -30,8 +31,8 @@ pub struct GenArgs {
     /// 0.01° square at 1M).
     #[arg(long, env = "ROUTEGUIDE_GEN_BBOX", value_parser = parse_bbox, allow_hyphen_values = true)]
     pub bbox: Option<GeoRect>,
-    /// Fraction of features that reuse a recent feature's location.
-    #[arg(long, env = "ROUTEGUIDE_GEN_DUPLICATES", default_value_t = 0.0)]
+    /// Fraction of features (0 to 1) that reuse a recent feature's location.
+    #[arg(long, env = "ROUTEGUIDE_GEN_DUPLICATES", default_value_t = 0.0, value_parser = parse_fraction)]
     pub duplicates: f64,
 }
 

@@ -11,21 +11,26 @@ mod list;
 mod output;
 mod record;
 mod serve;
+mod values;
 
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use routeguide::client::{ClientError, RouteGuideClient};
+use routeguide::config::ConfigError;
 
-pub use coords::{parse_duration, parse_point};
+pub use coords::parse_point;
 use output::Printer;
+use values::{parse_positive_duration, parse_server_address};
 
-/// Exit code when the server cannot be reached or is unavailable.
-pub const EXIT_UNAVAILABLE: u8 = 3;
-/// Exit code when the server answered with an error status.
-pub const EXIT_RPC_ERROR: u8 = 4;
-/// Exit code for every other failure (unreadable files, broken databases, ...).
+/// Exit code for every other failure (unreadable files, broken databases, bad route lines).
 pub const EXIT_FAILURE: u8 = 1;
+/// Exit code for a bad command line (clap exits with it too).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code when the server cannot be reached or answered `UNAVAILABLE`.
+pub const EXIT_UNAVAILABLE: u8 = 3;
+/// Exit code when the server answered with another error status.
+pub const EXIT_RPC_ERROR: u8 = 4;
 
 /// RouteGuide gRPC server and client.
 #[derive(Debug, Parser)]
@@ -63,15 +68,16 @@ pub enum Command {
 /// Options every client subcommand takes.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
-    /// Server address, `host:port` or `http://host:port`.
+    /// Server address, `host:port` or `http://host:port` (no TLS yet).
     #[arg(
         long,
         env = "ROUTEGUIDE_ADDR",
-        default_value = "http://127.0.0.1:50051"
+        default_value = "http://127.0.0.1:50051",
+        value_parser = parse_server_address
     )]
     pub addr: String,
     /// Deadline of each call (and of connecting), e.g. `10s`, `500ms`, `2.5`.
-    #[arg(long, env = "ROUTEGUIDE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "ROUTEGUIDE_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
     /// Print one proto3 JSON object per line instead of sentences.
     #[arg(long, env = "ROUTEGUIDE_JSON")]
@@ -105,8 +111,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Returns the exit code for a failure (clap itself exits with 2 for bad flags): unreachable server, error status, or anything else.
+/// Returns the exit code for a failure (clap itself exits with 2 for bad flags): a setting
+/// that cannot be used, unreachable server, error status, or anything else.
 pub fn exit_code(error: &anyhow::Error) -> u8 {
+    if error.chain().any(|cause| cause.is::<ConfigError>()) {
+        return EXIT_USAGE;
+    }
     let client_error = error
         .chain()
         .find_map(|cause| cause.downcast_ref::<ClientError>());

@@ -10,6 +10,7 @@ use routeguide::geo::GeoPoint;
 use routeguide::index::FeatureIndex;
 use routeguide::pb;
 
+use super::values::parse_positive;
 use super::{ClientArgs, parse_point};
 
 /// Arguments of `record`.
@@ -19,7 +20,7 @@ pub struct RecordArgs {
     #[arg(required_unless_present = "random", conflicts_with = "random")]
     pub source: Option<String>,
     /// Send N points picked at random from the database's features instead.
-    #[arg(long, value_name = "N", env = "ROUTEGUIDE_RANDOM")]
+    #[arg(long, value_name = "N", env = "ROUTEGUIDE_RANDOM", value_parser = parse_positive::<usize>)]
     pub random: Option<usize>,
     /// The database to pick random points from (default: the built-in one).
     #[arg(long, env = "ROUTEGUIDE_DB")]

@@ -1,6 +1,6 @@
 //! Client subcommands against a real server process: output, JSON, env vars and exit codes.
 
-use super::process::{ServerProcess, routeguide, run, stderr, stdout};
+use super::process::{ServerProcess, closed_port_addr, routeguide, run, stderr, stdout};
 
 #[test]
 fn serve_logs_the_port_it_picked() {
@@ -158,23 +158,8 @@ fn options_come_from_environment_variables() {
 
 #[test]
 fn unreachable_server_exits_3_with_a_clear_message() {
-    // Bind and drop a listener to get a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let output = run(
-        &[
-            "get",
-            "0,0",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--timeout",
-            "2s",
-        ],
-        "",
-    );
+    let addr = closed_port_addr();
+    let output = run(&["get", "0,0", "--addr", &addr, "--timeout", "2s"], "");
     assert_eq!(output.status.code(), Some(3));
     assert!(
         stderr(&output).contains("cannot connect to http://127.0.0.1:"),

@@ -3,5 +3,6 @@
 
 mod bad_database;
 mod client_commands;
+mod exit_codes;
 mod process;
 mod signals;

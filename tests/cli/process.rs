@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,31 @@ pub fn run(args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Waits for `child` to exit and returns its output; kills it and panics if it is still
+/// running after `limit` (which only bounds a failure).
+pub fn wait_output(child: Child, limit: Duration) -> Output {
+    let pid = child.id();
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(limit) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("process {pid} still running after {limit:?}");
+        }
+    }
+}
+
+/// Returns `127.0.0.1:PORT` for a port nobody listens on (bound, then released).
+pub fn closed_port_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("127.0.0.1:{}", listener.local_addr().unwrap().port())
+}
+
 /// Returns stdout as text.
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -63,7 +89,7 @@ impl ServerProcess {
             .spawn()
             .unwrap();
         let log = Arc::new(Mutex::new(String::new()));
-        let (found, address) = std::sync::mpsc::channel();
+        let (found, address) = mpsc::channel();
         let reader = BufReader::new(child.stderr.take().unwrap());
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {

@@ -1,0 +1,128 @@
+//! Exit codes a new user meets: bad option values (2) and `https://` addresses (2).
+
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use super::process::{closed_port_addr, routeguide, stderr, stdout, wait_output};
+
+/// Runs the binary with stdin closed; a command that should have stopped at once but is still
+/// running after 60 s (a server that should not have started) is a failure.
+fn run_bounded(args: &[&str]) -> Output {
+    let child = routeguide()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_output(child, Duration::from_secs(60))
+}
+
+/// Returns an empty directory of this test's own.
+fn empty_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("routeguide-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn check_usage_error(args: &[&str], fragment: &str) {
+    let output = run_bounded(args);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{args:?}: {}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains(fragment),
+        "{args:?}: {}",
+        stderr(&output)
+    );
+    assert!(stdout(&output).is_empty(), "{args:?}: {}", stdout(&output));
+}
+
+#[test]
+fn zero_and_invalid_option_values_exit_2_naming_the_option() {
+    let addr = closed_port_addr();
+    let dir = empty_dir("bad-values");
+    let out = dir.join("db.json");
+    let out = out.to_str().unwrap();
+    let client: &[(&[&str], &str)] = &[
+        (
+            &["get", "0,0", "--timeout", "0"],
+            "'--timeout <TIMEOUT>': must be longer than zero",
+        ),
+        (&["list", "0,0", "1,1", "--timeout", "0s"], "--timeout"),
+        (&["chat", "--timeout", "0ms"], "--timeout"),
+        (&["demo", "--timeout", "0.0"], "--timeout"),
+        (
+            &["record", "--random", "0"],
+            "'--random <N>': must be at least 1",
+        ),
+        (
+            &["bench", "--concurrency", "0"],
+            "'--concurrency <CONCURRENCY>': must be at least 1",
+        ),
+        (&["bench", "--connections", "0"], "--connections"),
+        (&["bench", "--streams", "0"], "--streams"),
+        (&["bench", "--points", "0"], "--points"),
+        (&["bench", "--duration", "0s"], "--duration"),
+        (&["bench", "--timeout", "0"], "--timeout"),
+        (&["bench", "--rect-size", "0"], "--rect-size"),
+        (&["bench", "--rect-size", "NaN"], "--rect-size"),
+    ];
+    for (args, fragment) in client {
+        let mut all = args.to_vec();
+        all.extend(["--addr", &addr]);
+        check_usage_error(&all, fragment);
+    }
+    let serve: &[(&[&str], &str)] = &[
+        (
+            &["--max-note-bytes", "0"],
+            "'--max-note-bytes <MAX_NOTE_BYTES>': must be at least 1",
+        ),
+        (&["--notes-per-location", "0"], "--notes-per-location"),
+        (&["--notes-total", "0"], "--notes-total"),
+        (
+            &["--max-concurrent-streams", "0"],
+            "--max-concurrent-streams",
+        ),
+        (&["--max-message-bytes", "0"], "--max-message-bytes"),
+        (
+            &["--notes", "redis://x"],
+            "'--notes <NOTES>': only `memory:` is supported",
+        ),
+    ];
+    for (args, fragment) in serve {
+        let mut all = vec!["serve", "--addr", "127.0.0.1:0"];
+        all.extend(*args);
+        check_usage_error(&all, fragment);
+    }
+    check_usage_error(
+        &["gen", "--n", "10", "--duplicates", "2", "--out", out],
+        "'--duplicates <DUPLICATES>': must be a fraction between 0 and 1",
+    );
+    check_usage_error(
+        &["gen", "--n", "10", "--bbox", "95,0,96,1", "--out", out],
+        "--bbox",
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "gen left {left:?}");
+}
+
+#[test]
+fn https_addresses_are_refused_until_tls_exists() {
+    let message = "TLS is not supported yet; use http://";
+    check_usage_error(&["get", "0,0", "--addr", "https://127.0.0.1:1"], message);
+    check_usage_error(&["bench", "--addr", "https://127.0.0.1:1"], message);
+    check_usage_error(&["serve", "--addr", "https://127.0.0.1:0"], message);
+    let output = routeguide()
+        .args(["list", "0,0", "1,1"])
+        .env("ROUTEGUIDE_ADDR", "HTTPS://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains(message), "{}", stderr(&output));
+}
