@@ -2,7 +2,6 @@
 
 use anyhow::Context;
 use clap::Args;
-use routeguide::client::ClientError;
 use routeguide::pb;
 use std::io::BufRead;
 
@@ -27,14 +26,8 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     // process may exit without joining (a deadline must not wait for the user's next line).
     let reader = std::thread::spawn(move || read_notes(notes));
     let mut replies = client.route_chat(ReceiverStream::new(outgoing)).await?;
-    loop {
-        match replies.message().await {
-            Ok(Some(note)) => printer.note(&note)?,
-            Ok(None) => break,
-            Err(status) => {
-                return Err(ClientError::rpc("RouteChat", status).into());
-            }
-        }
+    while let Some(note) = replies.message().await? {
+        printer.note(&note)?;
     }
     match reader.join() {
         Ok(result) => result,

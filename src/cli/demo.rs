@@ -2,7 +2,7 @@
 
 use clap::Args;
 use futures::future::try_join_all;
-use routeguide::client::{ClientError, RouteGuideClient};
+use routeguide::client::RouteGuideClient;
 use routeguide::geo::{GeoPoint, GeoRect};
 use routeguide::pb;
 
@@ -58,11 +58,7 @@ async fn list_features(client: &mut RouteGuideClient, printer: Printer) -> anyho
         e7(420_000_000, -730_000_000)?,
     );
     let mut features = client.list_features(rect).await?;
-    while let Some(feature) = features
-        .message()
-        .await
-        .map_err(|status| ClientError::rpc("ListFeatures", status))?
-    {
+    while let Some(feature) = features.message().await? {
         printer.feature(&feature)?;
     }
     Ok(())
@@ -96,11 +92,7 @@ async fn route_chat(client: &mut RouteGuideClient, printer: Printer) -> anyhow::
         message: message.to_owned(),
     });
     let mut replies = client.route_chat(futures::stream::iter(notes)).await?;
-    while let Some(note) = replies
-        .message()
-        .await
-        .map_err(|status| ClientError::rpc("RouteChat", status))?
-    {
+    while let Some(note) = replies.message().await? {
         printer.note(&note)?;
     }
     Ok(())

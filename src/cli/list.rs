@@ -1,7 +1,6 @@
 //! `routeguide list LO HI`: one ListFeatures call, printed as it streams.
 
 use clap::Args;
-use routeguide::client::ClientError;
 use routeguide::geo::{GeoPoint, GeoRect};
 
 use super::{ClientArgs, parse_point};
@@ -26,13 +25,8 @@ pub async fn run(args: ListArgs) -> anyhow::Result<()> {
     let mut features = client
         .list_features(GeoRect::from_corners(args.lo, args.hi))
         .await?;
-    loop {
-        match features.message().await {
-            Ok(Some(feature)) => printer.feature(&feature)?,
-            Ok(None) => return Ok(()),
-            Err(status) => {
-                return Err(ClientError::rpc("ListFeatures", status).into());
-            }
-        }
+    while let Some(feature) = features.message().await? {
+        printer.feature(&feature)?;
     }
+    Ok(())
 }

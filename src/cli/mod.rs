@@ -29,7 +29,7 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code when the server cannot be reached or answered `UNAVAILABLE`.
 pub const EXIT_UNAVAILABLE: u8 = 3;
-/// Exit code when the server answered with another error status.
+/// Exit code when a call failed with another status (`DEADLINE_EXCEEDED`, ...).
 pub const EXIT_RPC_ERROR: u8 = 4;
 
 /// RouteGuide gRPC server and client.
@@ -76,7 +76,8 @@ pub struct ClientArgs {
         value_parser = parse_server_address
     )]
     pub addr: String,
-    /// Deadline of each call (and of connecting), e.g. `10s`, `500ms`, `2.5`.
+    /// Deadline of each call (and of connecting), e.g. `10s`, `500ms`, `2.5`; a call not
+    /// finished by then fails with DEADLINE_EXCEEDED.
     #[arg(long, env = "ROUTEGUIDE_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
     /// Print one proto3 JSON object per line instead of sentences.
@@ -111,23 +112,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Returns the exit code for a failure (clap itself exits with 2 for bad flags): a setting
-/// that cannot be used, unreachable server, error status, or anything else.
+/// Returns the exit code for a failure, decided by the outermost cause that says: usage
+/// (2), server unreachable or `UNAVAILABLE` (3), another status (4), anything else (1).
 pub fn exit_code(error: &anyhow::Error) -> u8 {
-    if error.chain().any(|cause| cause.is::<ConfigError>()) {
-        return EXIT_USAGE;
+    let code_for_status = |code: tonic::Code| match code {
+        tonic::Code::Unavailable => EXIT_UNAVAILABLE,
+        _ => EXIT_RPC_ERROR,
+    };
+    for cause in error.chain() {
+        if cause.is::<ConfigError>() {
+            return EXIT_USAGE;
+        }
+        if let Some(client) = cause.downcast_ref::<ClientError>() {
+            return client.code().map_or(EXIT_USAGE, code_for_status);
+        }
+        if let Some(status) = cause.downcast_ref::<tonic::Status>() {
+            return code_for_status(status.code());
+        }
     }
-    let client_error = error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<ClientError>());
-    let status = error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<tonic::Status>())
-        .or_else(|| client_error.and_then(ClientError::status));
-    match (client_error, status) {
-        (Some(ClientError::Connect { .. }), _) => EXIT_UNAVAILABLE,
-        (_, Some(status)) if status.code() == tonic::Code::Unavailable => EXIT_UNAVAILABLE,
-        (_, Some(_)) => EXIT_RPC_ERROR,
-        _ => EXIT_FAILURE,
-    }
+    EXIT_FAILURE
 }

@@ -211,7 +211,7 @@ fn chat_deadline_exits_4_while_stdin_stays_open() {
     assert_eq!(status.code(), Some(4));
     let output = child.wait_with_output().unwrap();
     assert!(
-        stderr(&output).contains("RouteChat failed: Deadline expired"),
+        stderr(&output).contains("RouteChat failed: DEADLINE_EXCEEDED"),
         "{}",
         stderr(&output)
     );

@@ -1,10 +1,11 @@
-//! Exit codes a new user meets: bad option values (2) and `https://` addresses (2).
+//! Exit codes a new user meets: bad option values (2), `https://` addresses (2) and
+//! deadlines (4).
 
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use super::process::{closed_port_addr, routeguide, stderr, stdout, wait_output};
+use super::process::{ServerProcess, closed_port_addr, routeguide, stderr, stdout, wait_output};
 
 /// Runs the binary with stdin closed; a command that should have stopped at once but is still
 /// running after 60 s (a server that should not have started) is a failure.
@@ -125,4 +126,36 @@ fn https_addresses_are_refused_until_tls_exists() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(stderr(&output).contains(message), "{}", stderr(&output));
+}
+
+#[test]
+fn a_deadline_that_passes_is_deadline_exceeded_with_exit_4() {
+    let server = ServerProcess::start(&[]);
+    let addr = server.addr.as_str();
+    for args in [
+        &["get", "40.9146138,-74.6188906"][..],
+        &["list", "40,-75", "42,-73"],
+        &["record", "--random", "5"],
+        &["demo"],
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["--timeout", "1ns", "--addr", addr]);
+        let output = run_bounded(&all);
+        assert_eq!(
+            output.status.code(),
+            Some(4),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(": DEADLINE_EXCEEDED: "),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            !stderr(&output).contains("CANCELLED"),
+            "{}",
+            stderr(&output)
+        );
+    }
 }
