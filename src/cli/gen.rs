@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use routeguide::geo::GeoRect;
 use routeguide::synthetic::{SyntheticSpec, default_bbox, write_database};
 
-use super::parse_point;
+use super::coords::parse_bbox;
 use super::values::parse_fraction;
 
 /// Arguments of `gen`.
@@ -26,35 +26,18 @@ pub struct GenArgs {
     /// Output file (`-` for stdout).
     #[arg(long, env = "ROUTEGUIDE_GEN_OUT")]
     pub out: PathBuf,
-    /// Bounding box `LAT_LO,LON_LO,LAT_HI,LON_HI` in degrees (with a decimal point) or E7
-    /// integers (default 40.0,-74.61,41.22,-73.39: 1.49 square degrees, ~67 features per
-    /// 0.01° square at 1M).
-    #[arg(long, env = "ROUTEGUIDE_GEN_BBOX", value_parser = parse_bbox, allow_hyphen_values = true)]
+    /// Bounding box `LAT_LO,LON_LO,LAT_HI,LON_HI` in degrees, or E7 integers when all four
+    /// are integers and one exceeds 180 (default 40.0,-74.61,41.22,-73.39: 1.49 square
+    /// degrees, ~67 features per 0.01° square at 1M).
+    #[arg(long, env = "ROUTEGUIDE_GEN_BBOX", value_parser = parse_bbox_arg, allow_hyphen_values = true)]
     pub bbox: Option<GeoRect>,
     /// Fraction of features (0 to 1) that reuse a recent feature's location.
     #[arg(long, env = "ROUTEGUIDE_GEN_DUPLICATES", default_value_t = 0.0, value_parser = parse_fraction)]
     pub duplicates: f64,
 }
 
-/// Returns the rectangle of `LAT_LO,LON_LO,LAT_HI,LON_HI`.
-fn parse_bbox(text: &str) -> Result<GeoRect, String> {
-    let parts: Vec<&str> = text.split(',').collect();
-    let [lat_lo, lon_lo, lat_hi, lon_hi] = parts.as_slice() else {
-        return Err(format!(
-            "expected LAT_LO,LON_LO,LAT_HI,LON_HI, got {text:?}"
-        ));
-    };
-    let small_integer = |v: &&str| v.trim().parse::<i64>().is_ok_and(|v| v.abs() <= 180);
-    if parts.iter().all(small_integer) {
-        // `parse_point` reads integer pairs as E7, which would make this a box of a few
-        // millimetres; degrees were surely meant.
-        return Err(format!(
-            "{text:?} reads as E7 units; write degrees with a decimal point (40.0,-75.0,...)"
-        ));
-    }
-    let lo = parse_point(&format!("{lat_lo},{lon_lo}"))?;
-    let hi = parse_point(&format!("{lat_hi},{lon_hi}"))?;
-    Ok(GeoRect::from_corners(lo, hi))
+fn parse_bbox_arg(text: &str) -> Result<GeoRect, String> {
+    parse_bbox(text).map(|(lo, hi)| GeoRect::from_corners(lo, hi))
 }
 
 /// Writes the database and prints a one-line summary to stderr.
@@ -110,21 +93,4 @@ fn progress_bar(total: u64) -> ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bounding_boxes_parse_in_degrees_and_e7() {
-        let bbox = parse_bbox("40.0,-75.0,41.5,-73").unwrap();
-        assert_eq!(bbox.min().latitude(), 400_000_000);
-        assert_eq!(bbox.max().longitude(), -730_000_000);
-        let e7 = parse_bbox("400000000,-750000000,415000000,-730000000").unwrap();
-        assert_eq!(e7, bbox);
-        assert!(parse_bbox("40,-75,42,-73").unwrap_err().contains("E7"));
-        assert!(parse_bbox("40.0,-75.0").is_err());
-        assert!(parse_bbox("91.0,0.0,92.0,1.0").is_err());
-    }
 }

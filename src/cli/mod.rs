@@ -13,13 +13,15 @@ mod record;
 mod serve;
 mod values;
 
+use std::fmt;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use routeguide::client::{ClientError, RouteGuideClient};
 use routeguide::config::ConfigError;
+use routeguide::geo::GeoPoint;
 
-pub use coords::parse_point;
+use coords::{PointText, Units};
 use output::Printer;
 use values::{parse_positive_duration, parse_server_address};
 
@@ -31,6 +33,19 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_UNAVAILABLE: u8 = 3;
 /// Exit code when a call failed with another status (`DEADLINE_EXCEEDED`, ...).
 pub const EXIT_RPC_ERROR: u8 = 4;
+
+/// A bad command line found after clap parsed it, such as a `LAT,LON` argument out of range
+/// under the `--e7` choice; it exits with [`EXIT_USAGE`].
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// RouteGuide gRPC server and client.
 #[derive(Debug, Parser)]
@@ -65,6 +80,23 @@ pub enum Command {
     BenchParse(bench_parse::BenchParseArgs),
 }
 
+impl Command {
+    /// Returns the subcommand's name as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Serve(_) => "serve",
+            Command::Get(_) => "get",
+            Command::List(_) => "list",
+            Command::Record(_) => "record",
+            Command::Chat(_) => "chat",
+            Command::Demo(_) => "demo",
+            Command::Bench(_) => "bench",
+            Command::Gen(_) => "gen",
+            Command::BenchParse(_) => "bench-parse",
+        }
+    }
+}
+
 /// Options every client subcommand takes.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
@@ -97,6 +129,32 @@ impl ClientArgs {
     }
 }
 
+/// How the client commands that read coordinates read them.
+#[derive(Debug, Args)]
+pub struct CoordinateArgs {
+    /// Read every `LAT,LON` as E7 integers (degrees × 10^7, as on the wire), never as
+    /// degrees; without it a pair is degrees unless both are integers and one exceeds 180.
+    #[arg(long, env = "ROUTEGUIDE_E7")]
+    pub e7: bool,
+}
+
+impl CoordinateArgs {
+    /// Returns the units typed coordinates are read in.
+    pub fn units(&self) -> Units {
+        Units::from_flag(self.e7)
+    }
+
+    /// Returns the point typed as the argument `name`, or a usage error naming it.
+    pub fn resolve(&self, name: &str, point: &PointText) -> Result<GeoPoint, UsageError> {
+        point.resolve(self.units()).map_err(|message| {
+            UsageError(format!(
+                "invalid value '{}' for '{name}': {message}",
+                point.text()
+            ))
+        })
+    }
+}
+
 /// Runs the chosen subcommand.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -120,7 +178,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         _ => EXIT_RPC_ERROR,
     };
     for cause in error.chain() {
-        if cause.is::<ConfigError>() {
+        if cause.is::<UsageError>() || cause.is::<ConfigError>() {
             return EXIT_USAGE;
         }
         if let Some(client) = cause.downcast_ref::<ClientError>() {

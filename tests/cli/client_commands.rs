@@ -93,7 +93,7 @@ fn record_reads_a_route_from_stdin_and_names_bad_lines() {
     let bad = run(&["record", "-", "--addr", addr], "1,1\n95.0,0\n");
     assert_eq!(bad.status.code(), Some(1));
     assert!(
-        stderr(&bad).contains("stdin:2: latitude 950000000 is out of range"),
+        stderr(&bad).contains("stdin:2: latitude 95.0 is out of range [-90, 90] degrees"),
         "{}",
         stderr(&bad)
     );
@@ -103,8 +103,9 @@ fn record_reads_a_route_from_stdin_and_names_bad_lines() {
 fn chat_sends_stdin_notes_and_prints_replays() {
     let server = ServerProcess::start(&[]);
     let addr = server.addr.as_str();
+    // The tutorial's notes, in E7 units.
     let notes = "0,0 First message\n0,1 Second message\n1,0 Third message\n0,0 Fourth message\n1,0 Fifth message\n";
-    let output = run(&["chat", "--addr", addr], notes);
+    let output = run(&["chat", "--e7", "--addr", addr], notes);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         stdout(&output),
