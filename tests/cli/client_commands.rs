@@ -217,3 +217,32 @@ fn chat_deadline_exits_4_while_stdin_stays_open() {
         stderr(&output)
     );
 }
+
+#[test]
+fn unnamed_features_print_as_unnamed_and_an_empty_point_as_no_feature() {
+    let server = ServerProcess::start(&[]);
+    let addr = server.addr.as_str();
+    let unnamed = "Unnamed feature at 40.7113723,-74.9746483\n";
+    let list = run(
+        &["list", "40.71,-74.98", "40.72,-74.97", "--addr", addr],
+        "",
+    );
+    assert_eq!(stdout(&list), unnamed, "{}", stderr(&list));
+    let get = run(&["get", "40.7113723,-74.9746483", "--addr", addr], "");
+    assert_eq!(stdout(&get), unnamed, "{}", stderr(&get));
+    let miss = run(&["get", "40.7113724,-74.9746483", "--addr", addr], "");
+    assert_eq!(stdout(&miss), "No feature at 40.7113724,-74.9746483\n");
+
+    // The built-in database has 36 unnamed features, all in the tutorial's rectangle.
+    let all = run(&["list", "40,-75", "42,-73", "--addr", addr], "");
+    assert_eq!(stdout(&all).matches("Unnamed feature at ").count(), 36);
+    assert!(!stdout(&all).contains("No feature"), "{}", stdout(&all));
+    let json = run(
+        &["get", "40.7113723,-74.9746483", "--json", "--addr", addr],
+        "",
+    );
+    assert_eq!(
+        stdout(&json),
+        "{\"name\":\"\",\"location\":{\"latitude\":407113723,\"longitude\":-749746483}}\n"
+    );
+}
