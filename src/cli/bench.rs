@@ -15,6 +15,7 @@ use super::values::{
     parse_duration, parse_positive, parse_positive_duration, parse_positive_size,
     parse_server_address,
 };
+use super::{EXIT_RPC_ERROR, EXIT_UNAVAILABLE, ExitError};
 
 /// The RPC to drive, as spelled on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -92,7 +93,8 @@ pub struct BenchArgs {
 /// How many feature locations the workers pick from.
 const SAMPLE_POINTS: usize = 1 << 16;
 
-/// Runs the benchmark and prints its report.
+/// Runs the benchmark and prints its report; fails (after the report) when calls were made
+/// and every one failed.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let rpc = match args.rpc {
         RpcArg::GetFeature => Rpc::GetFeature,
@@ -141,7 +143,32 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         print_report(&report);
     }
-    Ok(())
+    every_call_failed(&report.throughput.errors, report.throughput.calls).map_or(Ok(()), Err)
+}
+
+/// Returns the failure to exit with when no call succeeded but some failed: exit code 3 when
+/// every failure was `UNAVAILABLE` (the server went away), 4 otherwise.
+fn every_call_failed(
+    errors: &std::collections::BTreeMap<String, u64>,
+    calls: u64,
+) -> Option<anyhow::Error> {
+    if calls > 0 || errors.is_empty() {
+        return None;
+    }
+    let unavailable = format!("{:?}", tonic::Code::Unavailable);
+    let code = if errors.keys().all(|code| *code == unavailable) {
+        EXIT_UNAVAILABLE
+    } else {
+        EXIT_RPC_ERROR
+    };
+    let counts: Vec<String> = errors.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    Some(
+        ExitError {
+            code,
+            message: format!("every call failed ({})", counts.join(", ")),
+        }
+        .into(),
+    )
 }
 
 /// Draws a progress bar on a terminal (nothing otherwise) until aborted.
@@ -216,5 +243,33 @@ fn print_report(report: &BenchReport) {
                 width = 11 - who.len()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn exit_code(errors: &[(&str, u64)], calls: u64) -> Option<u8> {
+        let errors: BTreeMap<String, u64> =
+            errors.iter().map(|&(c, n)| (c.to_owned(), n)).collect();
+        every_call_failed(&errors, calls).map(|e| super::super::exit_code(&e))
+    }
+
+    #[test]
+    fn a_run_without_a_successful_call_fails_by_its_errors() {
+        assert_eq!(exit_code(&[], 0), None, "no call at all is not a failure");
+        assert_eq!(exit_code(&[("Unavailable", 3)], 1), None);
+        assert_eq!(exit_code(&[("Unavailable", 3)], 0), Some(EXIT_UNAVAILABLE));
+        assert_eq!(
+            exit_code(&[("Unavailable", 3), ("DeadlineExceeded", 1)], 0),
+            Some(EXIT_RPC_ERROR)
+        );
+        assert_eq!(
+            exit_code(&[("InvalidArgument", 9)], 0),
+            Some(EXIT_RPC_ERROR)
+        );
     }
 }

@@ -20,6 +20,7 @@ use clap::{Args, Parser, Subcommand};
 use routeguide::client::{ClientError, RouteGuideClient};
 use routeguide::config::ConfigError;
 use routeguide::geo::GeoPoint;
+use routeguide::loadgen::LoadgenError;
 
 use coords::{PointText, Units};
 use output::Printer;
@@ -46,6 +47,23 @@ impl fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// A failure whose exit code was decided where it happened (e.g. every bench call failed).
+#[derive(Debug)]
+pub struct ExitError {
+    /// The exit code.
+    pub code: u8,
+    /// What to print after `routeguide: error: `.
+    pub message: String,
+}
+
+impl fmt::Display for ExitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExitError {}
 
 /// RouteGuide gRPC server and client.
 #[derive(Debug, Parser)]
@@ -178,11 +196,20 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         _ => EXIT_RPC_ERROR,
     };
     for cause in error.chain() {
+        if let Some(exit) = cause.downcast_ref::<ExitError>() {
+            return exit.code;
+        }
         if cause.is::<UsageError>() || cause.is::<ConfigError>() {
             return EXIT_USAGE;
         }
         if let Some(client) = cause.downcast_ref::<ClientError>() {
             return client.code().map_or(EXIT_USAGE, code_for_status);
+        }
+        if let Some(loadgen) = cause.downcast_ref::<LoadgenError>() {
+            return match loadgen {
+                LoadgenError::Connect { .. } => EXIT_UNAVAILABLE,
+                LoadgenError::InvalidAddress { .. } | LoadgenError::Zero(_) => EXIT_USAGE,
+            };
         }
         if let Some(status) = cause.downcast_ref::<tonic::Status>() {
             return code_for_status(status.code());

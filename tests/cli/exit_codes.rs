@@ -1,5 +1,5 @@
-//! Exit codes a new user meets: bad option values (2), `https://` addresses (2) and
-//! deadlines (4).
+//! Exit codes a new user meets: bad option values (2), `https://` (2), deadlines (4), an
+//! unreachable server (3) and a benchmark whose every call fails.
 
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
@@ -158,4 +158,57 @@ fn a_deadline_that_passes_is_deadline_exceeded_with_exit_4() {
             stderr(&output)
         );
     }
+}
+
+#[test]
+fn bench_against_an_unreachable_server_exits_3() {
+    let output = run_bounded(&[
+        "bench",
+        "--addr",
+        &closed_port_addr(),
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cannot connect to http://127.0.0.1:"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn bench_exits_4_when_every_call_fails() {
+    // Every RouteChat call of the benchmark sends notes longer than 4 bytes.
+    let server = ServerProcess::start(&["--max-note-bytes", "4"]);
+    let output = run_bounded(&[
+        "bench",
+        "--rpc",
+        "route-chat",
+        "--concurrency",
+        "1",
+        "--connections",
+        "1",
+        "--points",
+        "2",
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--addr",
+        &server.addr,
+    ]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("every call failed (InvalidArgument "),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("calls:     0 ok"),
+        "{}",
+        stdout(&output)
+    );
 }
