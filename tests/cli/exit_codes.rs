@@ -1,5 +1,5 @@
 //! Exit codes a new user meets: bad option values (2), `https://` (2), deadlines (4), an
-//! unreachable server (3) and a benchmark whose every call fails.
+//! unreachable server (3), a benchmark whose every call fails, and `gen` failing cleanly.
 
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
@@ -211,4 +211,29 @@ fn bench_exits_4_when_every_call_fails() {
         "{}",
         stdout(&output)
     );
+}
+
+#[test]
+fn gen_leaves_no_file_behind_when_it_fails() {
+    let dir = empty_dir("gen-fails");
+    // The output path is a directory, so the finished file cannot be renamed onto it.
+    let taken = dir.join("db.json");
+    std::fs::create_dir(&taken).unwrap();
+    let missing = dir.join("missing").join("db.json");
+    for out in [&taken, &missing] {
+        let output = run_bounded(&["gen", "--n", "1000", "--out", out.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains(&out.display().to_string()),
+            "{}",
+            stderr(&output)
+        );
+    }
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["db.json"], "only the directory that was there");
+    assert_eq!(std::fs::read_dir(&taken).unwrap().count(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
