@@ -34,7 +34,7 @@ fn main() -> ExitCode {
                 ExitCode::from(cli::EXIT_USAGE)
             }
             None => {
-                eprintln!("routeguide: error: {error:#}");
+                eprintln!("routeguide: error: {}", cli::describe(&error));
                 ExitCode::from(cli::exit_code(&error))
             }
         },

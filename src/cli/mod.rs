@@ -217,3 +217,20 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     }
     EXIT_FAILURE
 }
+
+/// Returns the error and its causes joined by `: `, leaving out a cause whose text is
+/// already there (errors that print their source, as `LoadError` does, would repeat it).
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
