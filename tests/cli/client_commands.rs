@@ -1,6 +1,10 @@
 //! Client subcommands against a real server process: output, JSON, env vars and exit codes.
 
-use super::process::{ServerProcess, closed_port_addr, routeguide, run, stderr, stdout};
+use std::time::Duration;
+
+use super::process::{
+    ServerProcess, closed_port_addr, routeguide, run, stderr, stdout, wait_output,
+};
 
 #[test]
 fn serve_logs_the_port_it_picked() {
@@ -198,19 +202,8 @@ fn chat_deadline_exits_4_while_stdin_stays_open() {
         .spawn()
         .unwrap();
     let _stdin_held_open = child.stdin.take();
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "chat did not end at its deadline"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(4));
-    let output = child.wait_with_output().unwrap();
+    let output = wait_output(child, Duration::from_secs(20));
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("RouteChat failed: DEADLINE_EXCEEDED"),
         "{}",

@@ -2,9 +2,9 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Returns a command for the binary under test, with no `ROUTEGUIDE_*` variables inherited.
 pub fn routeguide() -> Command {
@@ -76,6 +76,8 @@ pub struct ServerProcess {
     pub child: Child,
     pub addr: String,
     log: Arc<Mutex<String>>,
+    /// Disconnected once the server's stderr reaches end of file, i.e. when it exits.
+    stderr_closed: mpsc::Receiver<()>,
 }
 
 impl ServerProcess {
@@ -90,9 +92,12 @@ impl ServerProcess {
             .unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (found, address) = mpsc::channel();
+        let (stderr_open, stderr_closed) = mpsc::channel::<()>();
         let reader = BufReader::new(child.stderr.take().unwrap());
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
+            // Dropped at end of file, which tells `wait_exit` that the process has exited.
+            let _stderr_open = stderr_open;
             for line in reader.lines().map_while(Result::ok) {
                 // Log first, so whoever learns the address also sees the line in the log.
                 sink.lock().unwrap().push_str(&format!("{line}\n"));
@@ -107,7 +112,12 @@ impl ServerProcess {
             .unwrap_or_else(|_| {
                 panic!("server did not log `listening on`: {}", log.lock().unwrap())
             });
-        Self { child, addr, log }
+        Self {
+            child,
+            addr,
+            log,
+            stderr_closed,
+        }
     }
 
     /// Returns everything the server logged so far.
@@ -124,16 +134,16 @@ impl ServerProcess {
         assert!(status.success());
     }
 
-    /// Waits up to `limit` for the process to exit and returns its exit code.
+    /// Waits for the process to exit and returns its exit code; panics if it is still
+    /// running after `limit` (which only bounds a failure).
     pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
+        // The server starts no other process, so its stderr closes when it exits.
+        match self.stderr_closed.recv_timeout(limit) {
+            Err(RecvTimeoutError::Disconnected) => self.child.wait().unwrap().code(),
+            Ok(()) | Err(RecvTimeoutError::Timeout) => {
+                panic!("server still running after {limit:?}: {}", self.log())
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("server still running after {limit:?}: {}", self.log());
     }
 }
 
