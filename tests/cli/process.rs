@@ -8,7 +8,11 @@ use std::time::Duration;
 
 /// Returns a command for the binary under test, with no `ROUTEGUIDE_*` variables inherited.
 pub fn routeguide() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_routeguide"));
+    clean_environment(Command::new(env!("CARGO_BIN_EXE_routeguide")))
+}
+
+/// Returns `command` without inherited `ROUTEGUIDE_*` variables and with `RUST_LOG=info`.
+pub fn clean_environment(mut command: Command) -> Command {
     for (key, _) in std::env::vars() {
         if key.starts_with("ROUTEGUIDE_") {
             command.env_remove(key);
@@ -83,9 +87,14 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `routeguide serve --addr 127.0.0.1:0 EXTRA...` and waits for `listening on`.
     pub fn start(extra: &[&str]) -> Self {
-        let mut child = routeguide()
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(extra)
+        let mut command = routeguide();
+        command.args(["serve", "--addr", "127.0.0.1:0"]).args(extra);
+        Self::spawn(command)
+    }
+
+    /// Starts `command`, a server that logs `listening on ADDR` to stderr, and waits for it.
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
