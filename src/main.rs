@@ -5,7 +5,7 @@ mod cli;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -24,14 +24,34 @@ fn main() -> ExitCode {
             return ExitCode::from(cli::EXIT_FAILURE);
         }
     };
+    let subcommand = cli.command.name();
     match runtime.block_on(cli::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("routeguide: error: {error:#}");
-            ExitCode::from(cli::exit_code(&error))
-        }
+        Err(error) => match error.downcast_ref::<cli::UsageError>() {
+            Some(usage) => {
+                print_usage_error(subcommand, usage);
+                ExitCode::from(cli::EXIT_USAGE)
+            }
+            None => {
+                eprintln!("routeguide: error: {}", cli::describe(&error));
+                ExitCode::from(cli::exit_code(&error))
+            }
+        },
     }
+}
+
+/// Prints a usage error found after parsing the way clap prints those it finds itself,
+/// with the subcommand's usage line.
+fn print_usage_error(subcommand: &str, usage: &cli::UsageError) {
+    let kind = clap::error::ErrorKind::ValueValidation;
+    let mut command = cli::Cli::command();
+    command.build();
+    let error = match command.find_subcommand_mut(subcommand) {
+        Some(subcommand) => subcommand.error(kind, usage),
+        None => command.error(kind, usage),
+    };
+    let _ = error.print();
 }
 
 /// Returns whether the failure is stdout closing early (as with `| head`), which is not an error.

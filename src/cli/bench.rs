@@ -10,8 +10,12 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use routeguide::loadgen::{self, BenchReport, LoadConfig, RectShape, Rpc, Workload};
 
-use super::parse_duration;
 use super::record::load_index;
+use super::values::{
+    parse_duration, parse_positive, parse_positive_duration, parse_positive_size,
+    parse_server_address,
+};
+use super::{EXIT_RPC_ERROR, EXIT_UNAVAILABLE, ExitError};
 
 /// The RPC to drive, as spelled on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -29,11 +33,12 @@ pub enum RpcArg {
 /// Arguments of `bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Server address, `host:port` or `http://host:port`.
+    /// Server address, `host:port` or `http://host:port` (no TLS).
     #[arg(
         long,
         env = "ROUTEGUIDE_ADDR",
-        default_value = "http://127.0.0.1:50051"
+        default_value = "http://127.0.0.1:50051",
+        value_parser = parse_server_address
     )]
     pub addr: String,
     /// The RPC to drive.
@@ -45,16 +50,16 @@ pub struct BenchArgs {
     )]
     pub rpc: RpcArg,
     /// Calls in flight at once.
-    #[arg(long, env = "ROUTEGUIDE_CONCURRENCY", default_value_t = 32)]
+    #[arg(long, env = "ROUTEGUIDE_CONCURRENCY", default_value_t = 32, value_parser = parse_positive::<usize>)]
     pub concurrency: usize,
     /// Separate HTTP/2 connections the calls are spread over.
-    #[arg(long, env = "ROUTEGUIDE_CONNECTIONS", default_value_t = 2)]
+    #[arg(long, env = "ROUTEGUIDE_CONNECTIONS", default_value_t = 2, value_parser = parse_positive::<usize>)]
     pub connections: usize,
     /// Concurrent streams for the streaming RPCs; overrides `--concurrency` when given.
-    #[arg(long, env = "ROUTEGUIDE_STREAMS")]
+    #[arg(long, env = "ROUTEGUIDE_STREAMS", value_parser = parse_positive::<usize>)]
     pub streams: Option<usize>,
     /// Length of the measured window, e.g. `10s`.
-    #[arg(long, env = "ROUTEGUIDE_DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "ROUTEGUIDE_DURATION", default_value = "10s", value_parser = parse_positive_duration)]
     pub duration: Duration,
     /// Time before measuring whose calls are not recorded.
     #[arg(long, env = "ROUTEGUIDE_WARMUP", default_value = "2s", value_parser = parse_duration)]
@@ -63,16 +68,16 @@ pub struct BenchArgs {
     #[arg(long, env = "ROUTEGUIDE_DB")]
     pub db: Option<PathBuf>,
     /// Side of the ListFeatures square in degrees.
-    #[arg(long, env = "ROUTEGUIDE_RECT_SIZE", default_value_t = 0.01)]
+    #[arg(long, env = "ROUTEGUIDE_RECT_SIZE", default_value_t = 0.01, value_parser = parse_positive_size)]
     pub rect_size: f64,
     /// ListFeatures over the whole world (every feature) instead of squares.
     #[arg(long, env = "ROUTEGUIDE_WHOLE_WORLD")]
     pub whole_world: bool,
     /// Points per RecordRoute call, notes per RouteChat call.
-    #[arg(long, env = "ROUTEGUIDE_POINTS", default_value_t = 100)]
+    #[arg(long, env = "ROUTEGUIDE_POINTS", default_value_t = 100, value_parser = parse_positive::<usize>)]
     pub points: usize,
     /// Deadline of each call.
-    #[arg(long, env = "ROUTEGUIDE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, env = "ROUTEGUIDE_TIMEOUT", default_value = "60s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
     /// Seed of the random choices.
     #[arg(long, env = "ROUTEGUIDE_SEED", default_value_t = 1)]
@@ -88,7 +93,8 @@ pub struct BenchArgs {
 /// How many feature locations the workers pick from.
 const SAMPLE_POINTS: usize = 1 << 16;
 
-/// Runs the benchmark and prints its report.
+/// Runs the benchmark and prints its report; fails (after the report) when calls were made
+/// and every one failed.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let rpc = match args.rpc {
         RpcArg::GetFeature => Rpc::GetFeature,
@@ -137,7 +143,32 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         print_report(&report);
     }
-    Ok(())
+    every_call_failed(&report.throughput.errors, report.throughput.calls).map_or(Ok(()), Err)
+}
+
+/// Returns the failure to exit with when no call succeeded but some failed: exit code 3 when
+/// every failure was `UNAVAILABLE` (the server went away), 4 otherwise.
+fn every_call_failed(
+    errors: &std::collections::BTreeMap<String, u64>,
+    calls: u64,
+) -> Option<anyhow::Error> {
+    if calls > 0 || errors.is_empty() {
+        return None;
+    }
+    let unavailable = format!("{:?}", tonic::Code::Unavailable);
+    let code = if errors.keys().all(|code| *code == unavailable) {
+        EXIT_UNAVAILABLE
+    } else {
+        EXIT_RPC_ERROR
+    };
+    let counts: Vec<String> = errors.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    Some(
+        ExitError {
+            code,
+            message: format!("every call failed ({})", counts.join(", ")),
+        }
+        .into(),
+    )
 }
 
 /// Draws a progress bar on a terminal (nothing otherwise) until aborted.
@@ -212,5 +243,33 @@ fn print_report(report: &BenchReport) {
                 width = 11 - who.len()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn exit_code(errors: &[(&str, u64)], calls: u64) -> Option<u8> {
+        let errors: BTreeMap<String, u64> =
+            errors.iter().map(|&(c, n)| (c.to_owned(), n)).collect();
+        every_call_failed(&errors, calls).map(|e| super::super::exit_code(&e))
+    }
+
+    #[test]
+    fn a_run_without_a_successful_call_fails_by_its_errors() {
+        assert_eq!(exit_code(&[], 0), None, "no call at all is not a failure");
+        assert_eq!(exit_code(&[("Unavailable", 3)], 1), None);
+        assert_eq!(exit_code(&[("Unavailable", 3)], 0), Some(EXIT_UNAVAILABLE));
+        assert_eq!(
+            exit_code(&[("Unavailable", 3), ("DeadlineExceeded", 1)], 0),
+            Some(EXIT_RPC_ERROR)
+        );
+        assert_eq!(
+            exit_code(&[("InvalidArgument", 9)], 0),
+            Some(EXIT_RPC_ERROR)
+        );
     }
 }

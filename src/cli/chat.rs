@@ -1,19 +1,21 @@
 //! `routeguide chat`: notes from stdin (`LAT,LON message`), replies to stdout.
 
-use anyhow::Context;
-use clap::Args;
-use routeguide::client::ClientError;
-use routeguide::pb;
 use std::io::BufRead;
 
+use anyhow::Context;
+use clap::Args;
+use routeguide::pb;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{ClientArgs, parse_point};
+use super::coords::{Units, parse_point};
+use super::{ClientArgs, CoordinateArgs};
 
 /// Arguments of `chat`.
 #[derive(Debug, Args)]
 pub struct ChatArgs {
+    #[command(flatten)]
+    pub coordinates: CoordinateArgs,
     #[command(flatten)]
     pub client: ClientArgs,
 }
@@ -25,16 +27,11 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     let (notes, outgoing) = mpsc::channel(16);
     // Blocking stdin reads cannot be cancelled, so they run on a plain thread that the
     // process may exit without joining (a deadline must not wait for the user's next line).
-    let reader = std::thread::spawn(move || read_notes(notes));
+    let units = args.coordinates.units();
+    let reader = std::thread::spawn(move || read_notes(notes, units));
     let mut replies = client.route_chat(ReceiverStream::new(outgoing)).await?;
-    loop {
-        match replies.message().await {
-            Ok(Some(note)) => printer.note(&note)?,
-            Ok(None) => break,
-            Err(status) => {
-                return Err(ClientError::rpc("RouteChat", status).into());
-            }
-        }
+    while let Some(note) = replies.message().await? {
+        printer.note(&note)?;
     }
     match reader.join() {
         Ok(result) => result,
@@ -43,7 +40,7 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
 }
 
 /// Reads `LAT,LON message` lines from stdin until EOF or the first bad line.
-fn read_notes(notes: mpsc::Sender<pb::RouteNote>) -> anyhow::Result<()> {
+fn read_notes(notes: mpsc::Sender<pb::RouteNote>, units: Units) -> anyhow::Result<()> {
     for (index, line) in std::io::stdin().lock().lines().enumerate() {
         let line = line.context("stdin: cannot read")?;
         let number = index + 1;
@@ -52,7 +49,8 @@ fn read_notes(notes: mpsc::Sender<pb::RouteNote>) -> anyhow::Result<()> {
             continue;
         }
         let (point, message) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-        let point = parse_point(point).map_err(|e| anyhow::anyhow!("stdin:{number}: {e}"))?;
+        let point =
+            parse_point(point, units).map_err(|e| anyhow::anyhow!("stdin:{number}: {e}"))?;
         let note = pb::RouteNote {
             location: Some(point.into()),
             message: message.trim_start().to_owned(),

@@ -1,8 +1,13 @@
 //! `routeguide gen`: write a deterministic synthetic database with a progress bar.
+//!
+//! A file is written under a temporary name in the same directory and renamed at the end,
+//! so a failed or interrupted run leaves no empty or partial database behind.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal};
-use std::path::PathBuf;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -11,7 +16,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use routeguide::geo::GeoRect;
 use routeguide::synthetic::{SyntheticSpec, default_bbox, write_database};
 
-use super::parse_point;
+use super::coords::parse_bbox;
+use super::values::parse_fraction;
 
 /// Arguments of `gen`.
 #[derive(Debug, Args)]
@@ -25,38 +31,22 @@ pub struct GenArgs {
     /// Output file (`-` for stdout).
     #[arg(long, env = "ROUTEGUIDE_GEN_OUT")]
     pub out: PathBuf,
-    /// Bounding box `LAT_LO,LON_LO,LAT_HI,LON_HI` in degrees (with a decimal point) or E7
-    /// integers (default 40.0,-74.61,41.22,-73.39: 1.49 square degrees, ~67 features per
-    /// 0.01° square at 1M).
-    #[arg(long, env = "ROUTEGUIDE_GEN_BBOX", value_parser = parse_bbox, allow_hyphen_values = true)]
+    /// Bounding box `LAT_LO,LON_LO,LAT_HI,LON_HI` in degrees, or E7 integers when all four
+    /// are integers and one exceeds 180 (default 40.0,-74.61,41.22,-73.39: 1.49 square
+    /// degrees, ~67 features per 0.01° square at 1M).
+    #[arg(long, env = "ROUTEGUIDE_GEN_BBOX", value_parser = parse_bbox_arg, allow_hyphen_values = true)]
     pub bbox: Option<GeoRect>,
-    /// Fraction of features that reuse a recent feature's location.
-    #[arg(long, env = "ROUTEGUIDE_GEN_DUPLICATES", default_value_t = 0.0)]
+    /// Fraction of features (0 to 1) that reuse a recent feature's location.
+    #[arg(long, env = "ROUTEGUIDE_GEN_DUPLICATES", default_value_t = 0.0, value_parser = parse_fraction)]
     pub duplicates: f64,
 }
 
-/// Returns the rectangle of `LAT_LO,LON_LO,LAT_HI,LON_HI`.
-fn parse_bbox(text: &str) -> Result<GeoRect, String> {
-    let parts: Vec<&str> = text.split(',').collect();
-    let [lat_lo, lon_lo, lat_hi, lon_hi] = parts.as_slice() else {
-        return Err(format!(
-            "expected LAT_LO,LON_LO,LAT_HI,LON_HI, got {text:?}"
-        ));
-    };
-    let small_integer = |v: &&str| v.trim().parse::<i64>().is_ok_and(|v| v.abs() <= 180);
-    if parts.iter().all(small_integer) {
-        // `parse_point` reads integer pairs as E7, which would make this a box of a few
-        // millimetres; degrees were surely meant.
-        return Err(format!(
-            "{text:?} reads as E7 units; write degrees with a decimal point (40.0,-75.0,...)"
-        ));
-    }
-    let lo = parse_point(&format!("{lat_lo},{lon_lo}"))?;
-    let hi = parse_point(&format!("{lat_hi},{lon_hi}"))?;
-    Ok(GeoRect::from_corners(lo, hi))
+fn parse_bbox_arg(text: &str) -> Result<GeoRect, String> {
+    parse_bbox(text).map(|(lo, hi)| GeoRect::from_corners(lo, hi))
 }
 
-/// Writes the database and prints a one-line summary to stderr.
+/// Writes the database and prints a one-line summary to stderr; on Ctrl-C, stops and
+/// removes what it wrote.
 pub async fn run(args: GenArgs) -> anyhow::Result<()> {
     let spec = SyntheticSpec {
         count: args.n,
@@ -65,24 +55,43 @@ pub async fn run(args: GenArgs) -> anyhow::Result<()> {
         duplicates: args.duplicates,
     };
     let out = args.out.clone();
-    tokio::task::spawn_blocking(move || generate(&spec, &out))
-        .await
-        .context("generator panicked")?
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let stop = Arc::clone(&interrupted);
+    let mut generator = tokio::task::spawn_blocking(move || generate(&spec, &out, &stop));
+    let result = tokio::select! {
+        result = &mut generator => result,
+        Ok(()) = tokio::signal::ctrl_c() => {
+            // The generator's next write fails, which removes its temporary file.
+            interrupted.store(true, Ordering::Relaxed);
+            generator.await
+        }
+    };
+    let written = result.context("generator panicked")?;
+    if interrupted.load(Ordering::Relaxed) {
+        anyhow::bail!("interrupted; {} was not written", args.out.display());
+    }
+    written
 }
 
-fn generate(spec: &SyntheticSpec, out: &std::path::Path) -> anyhow::Result<()> {
+fn generate(spec: &SyntheticSpec, out: &Path, interrupted: &AtomicBool) -> anyhow::Result<()> {
     let started = Instant::now();
     let bar = progress_bar(spec.count);
-    let writer: Box<dyn std::io::Write> = if out.as_os_str() == "-" {
-        Box::new(std::io::stdout().lock())
+    let on_progress = |done| bar.set_position(done);
+    let summary = if out.as_os_str() == "-" {
+        let stdout = Interruptible::new(std::io::stdout().lock(), interrupted);
+        write_database(spec, BufWriter::with_capacity(1 << 20, stdout), on_progress)
+            .context("stdout")?
     } else {
-        let file =
-            File::create(out).with_context(|| format!("{}: cannot create", out.display()))?;
-        Box::new(file)
+        if out.is_dir() {
+            anyhow::bail!("{}: is a directory; give --out a file name", out.display());
+        }
+        let temporary = TemporaryFile::create(out)?;
+        let file = Interruptible::new(&temporary.file, interrupted);
+        let summary = write_database(spec, BufWriter::with_capacity(1 << 20, file), on_progress)
+            .with_context(|| out.display().to_string())?;
+        temporary.persist()?;
+        summary
     };
-    let writer = BufWriter::with_capacity(1 << 20, writer);
-    let summary = write_database(spec, writer, |done| bar.set_position(done))
-        .with_context(|| format!("{}: cannot write", out.display()))?;
     bar.finish_and_clear();
     let named = summary.features - summary.unnamed;
     tracing::info!(
@@ -95,6 +104,82 @@ fn generate(spec: &SyntheticSpec, out: &std::path::Path) -> anyhow::Result<()> {
         "database written"
     );
     Ok(())
+}
+
+/// A file being written as `.NAME.PID.tmp` next to its final path; removed when dropped
+/// unless [`TemporaryFile::persist`] renamed it into place.
+struct TemporaryFile {
+    file: File,
+    path: PathBuf,
+    target: PathBuf,
+    persisted: bool,
+}
+
+impl TemporaryFile {
+    fn create(target: &Path) -> anyhow::Result<Self> {
+        let name = target
+            .file_name()
+            .with_context(|| format!("{}: not a file name", target.display()))?;
+        let mut temporary_name = std::ffi::OsString::from(".");
+        temporary_name.push(name);
+        temporary_name.push(format!(".{}.tmp", std::process::id()));
+        let path = target.with_file_name(temporary_name);
+        let file =
+            File::create(&path).with_context(|| format!("{}: cannot create", target.display()))?;
+        Ok(Self {
+            file,
+            path,
+            target: target.to_owned(),
+            persisted: false,
+        })
+    }
+
+    fn persist(mut self) -> anyhow::Result<()> {
+        std::fs::rename(&self.path, &self.target)
+            .with_context(|| format!("{}: cannot rename into place", self.target.display()))?;
+        self.persisted = true;
+        Ok(())
+    }
+}
+
+impl Drop for TemporaryFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A writer that fails once `interrupted` is set, so a long write stops at the next buffer.
+struct Interruptible<'a, W> {
+    inner: W,
+    interrupted: &'a AtomicBool,
+}
+
+impl<'a, W: Write> Interruptible<'a, W> {
+    fn new(inner: W, interrupted: &'a AtomicBool) -> Self {
+        Self { inner, interrupted }
+    }
+
+    fn check(&self) -> std::io::Result<()> {
+        if self.interrupted.load(Ordering::Relaxed) {
+            // Not `ErrorKind::Interrupted`, which `write_all` retries forever.
+            return Err(std::io::Error::other("interrupted"));
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for Interruptible<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.check()?;
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.check()?;
+        self.inner.flush()
+    }
 }
 
 /// Returns a progress bar on stderr, hidden when stderr is not a terminal.
@@ -116,14 +201,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bounding_boxes_parse_in_degrees_and_e7() {
-        let bbox = parse_bbox("40.0,-75.0,41.5,-73").unwrap();
-        assert_eq!(bbox.min().latitude(), 400_000_000);
-        assert_eq!(bbox.max().longitude(), -730_000_000);
-        let e7 = parse_bbox("400000000,-750000000,415000000,-730000000").unwrap();
-        assert_eq!(e7, bbox);
-        assert!(parse_bbox("40,-75,42,-73").unwrap_err().contains("E7"));
-        assert!(parse_bbox("40.0,-75.0").is_err());
-        assert!(parse_bbox("91.0,0.0,92.0,1.0").is_err());
+    fn a_failed_write_leaves_no_file_and_a_finished_one_is_renamed_into_place() {
+        let dir = std::env::temp_dir().join(format!("routeguide-gen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("db.json");
+        let _ = std::fs::remove_file(&target);
+        let spec = SyntheticSpec {
+            count: 10,
+            seed: 1,
+            bbox: default_bbox(),
+            duplicates: 0.0,
+        };
+        let interrupted = AtomicBool::new(true);
+        let error = generate(&spec, &target, &interrupted).unwrap_err();
+        assert!(format!("{error:#}").contains("interrupted"), "{error:#}");
+        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+
+        generate(&spec, &target, &AtomicBool::new(false)).unwrap();
+        let written = std::fs::read_to_string(&target).unwrap();
+        assert_eq!(written.matches("\"location\"").count(), 10);
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["db.json"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

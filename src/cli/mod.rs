@@ -11,21 +11,59 @@ mod list;
 mod output;
 mod record;
 mod serve;
+mod values;
 
+use std::fmt;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use routeguide::client::{ClientError, RouteGuideClient};
+use routeguide::config::ConfigError;
+use routeguide::geo::GeoPoint;
+use routeguide::loadgen::LoadgenError;
 
-pub use coords::{parse_duration, parse_point};
+use coords::{PointText, Units};
 use output::Printer;
+use values::{parse_positive_duration, parse_server_address};
 
-/// Exit code when the server cannot be reached or is unavailable.
-pub const EXIT_UNAVAILABLE: u8 = 3;
-/// Exit code when the server answered with an error status.
-pub const EXIT_RPC_ERROR: u8 = 4;
-/// Exit code for every other failure (unreadable files, broken databases, ...).
+/// Exit code for every other failure (unreadable files, broken databases, bad route lines).
 pub const EXIT_FAILURE: u8 = 1;
+/// Exit code for a bad command line (clap exits with it too).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code when the server cannot be reached or answered `UNAVAILABLE`.
+pub const EXIT_UNAVAILABLE: u8 = 3;
+/// Exit code when a call failed with another status (`DEADLINE_EXCEEDED`, ...).
+pub const EXIT_RPC_ERROR: u8 = 4;
+
+/// A bad command line found after clap parsed it, such as a `LAT,LON` argument out of range
+/// under the `--e7` choice; it exits with [`EXIT_USAGE`].
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// A failure whose exit code was decided where it happened (e.g. every bench call failed).
+#[derive(Debug)]
+pub struct ExitError {
+    /// The exit code.
+    pub code: u8,
+    /// What to print after `routeguide: error: `.
+    pub message: String,
+}
+
+impl fmt::Display for ExitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExitError {}
 
 /// RouteGuide gRPC server and client.
 #[derive(Debug, Parser)]
@@ -60,18 +98,37 @@ pub enum Command {
     BenchParse(bench_parse::BenchParseArgs),
 }
 
+impl Command {
+    /// Returns the subcommand's name as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Serve(_) => "serve",
+            Command::Get(_) => "get",
+            Command::List(_) => "list",
+            Command::Record(_) => "record",
+            Command::Chat(_) => "chat",
+            Command::Demo(_) => "demo",
+            Command::Bench(_) => "bench",
+            Command::Gen(_) => "gen",
+            Command::BenchParse(_) => "bench-parse",
+        }
+    }
+}
+
 /// Options every client subcommand takes.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
-    /// Server address, `host:port` or `http://host:port`.
+    /// Server address, `host:port` or `http://host:port` (no TLS yet).
     #[arg(
         long,
         env = "ROUTEGUIDE_ADDR",
-        default_value = "http://127.0.0.1:50051"
+        default_value = "http://127.0.0.1:50051",
+        value_parser = parse_server_address
     )]
     pub addr: String,
-    /// Deadline of each call (and of connecting), e.g. `10s`, `500ms`, `2.5`.
-    #[arg(long, env = "ROUTEGUIDE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    /// Deadline of each call (and of connecting), e.g. `10s`, `500ms`, `2.5`; a call not
+    /// finished by then fails with DEADLINE_EXCEEDED.
+    #[arg(long, env = "ROUTEGUIDE_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
     /// Print one proto3 JSON object per line instead of sentences.
     #[arg(long, env = "ROUTEGUIDE_JSON")]
@@ -90,6 +147,32 @@ impl ClientArgs {
     }
 }
 
+/// How the client commands that read coordinates read them.
+#[derive(Debug, Args)]
+pub struct CoordinateArgs {
+    /// Read every `LAT,LON` as E7 integers (degrees × 10^7, as on the wire), never as
+    /// degrees; without it a pair is degrees unless both are integers and one exceeds 180.
+    #[arg(long, env = "ROUTEGUIDE_E7")]
+    pub e7: bool,
+}
+
+impl CoordinateArgs {
+    /// Returns the units typed coordinates are read in.
+    pub fn units(&self) -> Units {
+        Units::from_flag(self.e7)
+    }
+
+    /// Returns the point typed as the argument `name`, or a usage error naming it.
+    pub fn resolve(&self, name: &str, point: &PointText) -> Result<GeoPoint, UsageError> {
+        point.resolve(self.units()).map_err(|message| {
+            UsageError(format!(
+                "invalid value '{}' for '{name}': {message}",
+                point.text()
+            ))
+        })
+    }
+}
+
 /// Runs the chosen subcommand.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -105,19 +188,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Returns the exit code for a failure (clap itself exits with 2 for bad flags): unreachable server, error status, or anything else.
+/// Returns the exit code for a failure, decided by the outermost cause that says: usage
+/// (2), server unreachable or `UNAVAILABLE` (3), another status (4), anything else (1).
 pub fn exit_code(error: &anyhow::Error) -> u8 {
-    let client_error = error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<ClientError>());
-    let status = error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<tonic::Status>())
-        .or_else(|| client_error.and_then(ClientError::status));
-    match (client_error, status) {
-        (Some(ClientError::Connect { .. }), _) => EXIT_UNAVAILABLE,
-        (_, Some(status)) if status.code() == tonic::Code::Unavailable => EXIT_UNAVAILABLE,
-        (_, Some(_)) => EXIT_RPC_ERROR,
-        _ => EXIT_FAILURE,
+    let code_for_status = |code: tonic::Code| match code {
+        tonic::Code::Unavailable => EXIT_UNAVAILABLE,
+        _ => EXIT_RPC_ERROR,
+    };
+    for cause in error.chain() {
+        if let Some(exit) = cause.downcast_ref::<ExitError>() {
+            return exit.code;
+        }
+        if cause.is::<UsageError>() || cause.is::<ConfigError>() {
+            return EXIT_USAGE;
+        }
+        if let Some(client) = cause.downcast_ref::<ClientError>() {
+            return client.code().map_or(EXIT_USAGE, code_for_status);
+        }
+        if let Some(loadgen) = cause.downcast_ref::<LoadgenError>() {
+            return match loadgen {
+                LoadgenError::Connect { .. } => EXIT_UNAVAILABLE,
+                LoadgenError::InvalidAddress { .. } | LoadgenError::Zero(_) => EXIT_USAGE,
+            };
+        }
+        if let Some(status) = cause.downcast_ref::<tonic::Status>() {
+            return code_for_status(status.code());
+        }
     }
+    EXIT_FAILURE
+}
+
+/// Returns the error and its causes joined by `: `, leaving out a cause whose text is
+/// already there (errors that print their source, as `LoadError` does, would repeat it).
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }

@@ -13,16 +13,26 @@ pub struct Printer {
 }
 
 impl Printer {
-    /// Prints a feature; an empty name reads as "no feature".
+    /// Prints a feature that exists (ListFeatures streams only those): `Feature "NAME" at
+    /// LAT,LON`, or `Unnamed feature at LAT,LON` when its name is empty.
     pub fn feature(&self, feature: &pb::Feature) -> anyhow::Result<()> {
+        self.lookup(feature, true)
+    }
+
+    /// Prints GetFeature's answer. Its empty name means "no feature here" (printed `No
+    /// feature at LAT,LON`, as the tutorial's client does) unless `exists` says that an
+    /// unnamed feature is there.
+    pub fn lookup(&self, feature: &pb::Feature, exists: bool) -> anyhow::Result<()> {
         if self.json {
             return self.print_json(feature);
         }
         let at = describe(feature.location.as_ref());
-        if feature.name.is_empty() {
-            self.line(&format!("No feature at {at}"))
-        } else {
+        if !feature.name.is_empty() {
             self.line(&format!("Feature {:?} at {at}", feature.name))
+        } else if exists {
+            self.line(&format!("Unnamed feature at {at}"))
+        } else {
+            self.line(&format!("No feature at {at}"))
         }
     }
 

@@ -11,37 +11,38 @@ use routeguide::index::FeatureIndex;
 use routeguide::notes::{MemoryNoteStore, NoteStore};
 use routeguide::service::RectangleSearch;
 
-use super::parse_duration;
+use super::values::{parse_duration, parse_listen_address, parse_notes_url, parse_positive};
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (logged).
-    #[arg(long, env = "ROUTEGUIDE_ADDR", default_value = "127.0.0.1:50051")]
+    /// Address to listen on (`host:port`, `http://` allowed; no TLS yet); port 0 picks a
+    /// free port (logged).
+    #[arg(long, env = "ROUTEGUIDE_ADDR", default_value = "127.0.0.1:50051", value_parser = parse_listen_address)]
     pub addr: String,
     /// Feature database in the canonical JSON format (default: the built-in 100 features).
     #[arg(long, env = "ROUTEGUIDE_DB")]
     pub db: Option<PathBuf>,
     /// Where RouteChat notes live: `memory:` (default).
-    #[arg(long, env = "ROUTEGUIDE_NOTES", default_value = "memory:")]
+    #[arg(long, env = "ROUTEGUIDE_NOTES", default_value = "memory:", value_parser = parse_notes_url)]
     pub notes: String,
     /// Time in-flight calls get to finish after SIGINT/SIGTERM.
     #[arg(long, env = "ROUTEGUIDE_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub grace: Duration,
     /// Longest accepted RouteChat message, in bytes.
-    #[arg(long, env = "ROUTEGUIDE_MAX_NOTE_BYTES", default_value_t = config::DEFAULT_MAX_NOTE_BYTES)]
+    #[arg(long, env = "ROUTEGUIDE_MAX_NOTE_BYTES", default_value_t = config::DEFAULT_MAX_NOTE_BYTES, value_parser = parse_positive::<usize>)]
     pub max_note_bytes: usize,
     /// RouteChat notes kept per location (oldest dropped first).
-    #[arg(long, env = "ROUTEGUIDE_NOTES_PER_LOCATION", default_value_t = config::DEFAULT_NOTES_PER_LOCATION)]
+    #[arg(long, env = "ROUTEGUIDE_NOTES_PER_LOCATION", default_value_t = config::DEFAULT_NOTES_PER_LOCATION, value_parser = parse_positive::<usize>)]
     pub notes_per_location: usize,
     /// RouteChat notes kept in total (oldest dropped first).
-    #[arg(long, env = "ROUTEGUIDE_NOTES_TOTAL", default_value_t = config::DEFAULT_NOTES_TOTAL)]
+    #[arg(long, env = "ROUTEGUIDE_NOTES_TOTAL", default_value_t = config::DEFAULT_NOTES_TOTAL, value_parser = parse_positive::<usize>)]
     pub notes_total: usize,
     /// Concurrent HTTP/2 streams per connection.
-    #[arg(long, env = "ROUTEGUIDE_MAX_CONCURRENT_STREAMS", default_value_t = config::DEFAULT_MAX_CONCURRENT_STREAMS)]
+    #[arg(long, env = "ROUTEGUIDE_MAX_CONCURRENT_STREAMS", default_value_t = config::DEFAULT_MAX_CONCURRENT_STREAMS, value_parser = parse_positive::<u32>)]
     pub max_concurrent_streams: u32,
     /// Largest accepted request message, in bytes.
-    #[arg(long, env = "ROUTEGUIDE_MAX_MESSAGE_BYTES", default_value_t = config::DEFAULT_MAX_MESSAGE_BYTES)]
+    #[arg(long, env = "ROUTEGUIDE_MAX_MESSAGE_BYTES", default_value_t = config::DEFAULT_MAX_MESSAGE_BYTES, value_parser = parse_positive::<usize>)]
     pub max_message_bytes: usize,
     /// Answer ListFeatures by scanning every feature instead of using the index (a
     /// benchmark baseline; results are identical).
@@ -73,12 +74,10 @@ impl ServeArgs {
 /// Runs the server until a shutdown signal, then drains and returns.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
-    let notes: Arc<dyn NoteStore> = match args.notes.as_str() {
-        "memory:" | "memory" => Arc::new(MemoryNoteStore::new(config.retention)),
-        other => anyhow::bail!("--notes {other:?}: only `memory:` is supported in this version"),
-    };
+    // `--notes` accepts only `memory:` (see `parse_notes_url`).
+    let notes: Arc<dyn NoteStore> = Arc::new(MemoryNoteStore::new(config.retention));
     let index = Arc::new(load_database(args.db.clone()).await?);
-    let addr = args.addr.strip_prefix("http://").unwrap_or(&args.addr);
+    let addr = &args.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

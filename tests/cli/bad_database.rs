@@ -2,7 +2,8 @@
 
 use super::process::{run, stderr};
 
-fn check(name: &str, contents: Option<&str>, expected: &[&str]) {
+/// Runs `serve` on the database and returns its stderr after checking the common points.
+fn check(name: &str, contents: Option<&str>, expected: &[&str]) -> String {
     let dir = std::env::temp_dir().join(format!("routeguide-bad-db-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.json"));
@@ -25,11 +26,14 @@ fn check(name: &str, contents: Option<&str>, expected: &[&str]) {
         "nothing is served: {message}"
     );
     assert!(!message.contains("panicked"), "{message}");
+    message
 }
 
 #[test]
-fn missing_file() {
-    check("missing_file", None, &["cannot read", "No such file"]);
+fn missing_file_names_its_cause_once() {
+    let message = check("missing_file", None, &["cannot read", "No such file"]);
+    assert_eq!(message.matches("No such file").count(), 1, "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
 }
 
 #[test]

@@ -1,6 +1,10 @@
 //! Client subcommands against a real server process: output, JSON, env vars and exit codes.
 
-use super::process::{ServerProcess, routeguide, run, stderr, stdout};
+use std::time::Duration;
+
+use super::process::{
+    ServerProcess, closed_port_addr, routeguide, run, stderr, stdout, wait_output,
+};
 
 #[test]
 fn serve_logs_the_port_it_picked() {
@@ -93,7 +97,7 @@ fn record_reads_a_route_from_stdin_and_names_bad_lines() {
     let bad = run(&["record", "-", "--addr", addr], "1,1\n95.0,0\n");
     assert_eq!(bad.status.code(), Some(1));
     assert!(
-        stderr(&bad).contains("stdin:2: latitude 950000000 is out of range"),
+        stderr(&bad).contains("stdin:2: latitude 95.0 is out of range [-90, 90] degrees"),
         "{}",
         stderr(&bad)
     );
@@ -103,8 +107,9 @@ fn record_reads_a_route_from_stdin_and_names_bad_lines() {
 fn chat_sends_stdin_notes_and_prints_replays() {
     let server = ServerProcess::start(&[]);
     let addr = server.addr.as_str();
+    // The tutorial's notes, in E7 units.
     let notes = "0,0 First message\n0,1 Second message\n1,0 Third message\n0,0 Fourth message\n1,0 Fifth message\n";
-    let output = run(&["chat", "--addr", addr], notes);
+    let output = run(&["chat", "--e7", "--addr", addr], notes);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         stdout(&output),
@@ -158,23 +163,8 @@ fn options_come_from_environment_variables() {
 
 #[test]
 fn unreachable_server_exits_3_with_a_clear_message() {
-    // Bind and drop a listener to get a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let output = run(
-        &[
-            "get",
-            "0,0",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--timeout",
-            "2s",
-        ],
-        "",
-    );
+    let addr = closed_port_addr();
+    let output = run(&["get", "0,0", "--addr", &addr, "--timeout", "2s"], "");
     assert_eq!(output.status.code(), Some(3));
     assert!(
         stderr(&output).contains("cannot connect to http://127.0.0.1:"),
@@ -212,22 +202,40 @@ fn chat_deadline_exits_4_while_stdin_stays_open() {
         .spawn()
         .unwrap();
     let _stdin_held_open = child.stdin.take();
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "chat did not end at its deadline"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(4));
-    let output = child.wait_with_output().unwrap();
+    let output = wait_output(child, Duration::from_secs(20));
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
     assert!(
-        stderr(&output).contains("RouteChat failed: Deadline expired"),
+        stderr(&output).contains("RouteChat failed: DEADLINE_EXCEEDED"),
         "{}",
         stderr(&output)
+    );
+}
+
+#[test]
+fn unnamed_features_print_as_unnamed_and_an_empty_point_as_no_feature() {
+    let server = ServerProcess::start(&[]);
+    let addr = server.addr.as_str();
+    let unnamed = "Unnamed feature at 40.7113723,-74.9746483\n";
+    let list = run(
+        &["list", "40.71,-74.98", "40.72,-74.97", "--addr", addr],
+        "",
+    );
+    assert_eq!(stdout(&list), unnamed, "{}", stderr(&list));
+    let get = run(&["get", "40.7113723,-74.9746483", "--addr", addr], "");
+    assert_eq!(stdout(&get), unnamed, "{}", stderr(&get));
+    let miss = run(&["get", "40.7113724,-74.9746483", "--addr", addr], "");
+    assert_eq!(stdout(&miss), "No feature at 40.7113724,-74.9746483\n");
+
+    // The built-in database has 36 unnamed features, all in the tutorial's rectangle.
+    let all = run(&["list", "40,-75", "42,-73", "--addr", addr], "");
+    assert_eq!(stdout(&all).matches("Unnamed feature at ").count(), 36);
+    assert!(!stdout(&all).contains("No feature"), "{}", stdout(&all));
+    let json = run(
+        &["get", "40.7113723,-74.9746483", "--json", "--addr", addr],
+        "",
+    );
+    assert_eq!(
+        stdout(&json),
+        "{\"name\":\"\",\"location\":{\"latitude\":407113723,\"longitude\":-749746483}}\n"
     );
 }

@@ -1,7 +1,10 @@
-//! The `routeguide` binary end to end: subcommands, output formats, exit codes, bad databases
-//! and graceful shutdown on real signals.
+//! The `routeguide` binary end to end: subcommands, typed coordinates, output formats, exit
+//! codes, bad databases, the README's commands and graceful shutdown on real signals.
 
 mod bad_database;
 mod client_commands;
+mod coordinates;
+mod exit_codes;
 mod process;
+mod readme;
 mod signals;

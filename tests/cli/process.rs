@@ -2,12 +2,17 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Returns a command for the binary under test, with no `ROUTEGUIDE_*` variables inherited.
 pub fn routeguide() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_routeguide"));
+    clean_environment(Command::new(env!("CARGO_BIN_EXE_routeguide")))
+}
+
+/// Returns `command` without inherited `ROUTEGUIDE_*` variables and with `RUST_LOG=info`.
+pub fn clean_environment(mut command: Command) -> Command {
     for (key, _) in std::env::vars() {
         if key.starts_with("ROUTEGUIDE_") {
             command.env_remove(key);
@@ -35,6 +40,31 @@ pub fn run(args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Waits for `child` to exit and returns its output; kills it and panics if it is still
+/// running after `limit` (which only bounds a failure).
+pub fn wait_output(child: Child, limit: Duration) -> Output {
+    let pid = child.id();
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(limit) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("process {pid} still running after {limit:?}");
+        }
+    }
+}
+
+/// Returns `127.0.0.1:PORT` for a port nobody listens on (bound, then released).
+pub fn closed_port_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("127.0.0.1:{}", listener.local_addr().unwrap().port())
+}
+
 /// Returns stdout as text.
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -50,23 +80,33 @@ pub struct ServerProcess {
     pub child: Child,
     pub addr: String,
     log: Arc<Mutex<String>>,
+    /// Disconnected once the server's stderr reaches end of file, i.e. when it exits.
+    stderr_closed: mpsc::Receiver<()>,
 }
 
 impl ServerProcess {
     /// Starts `routeguide serve --addr 127.0.0.1:0 EXTRA...` and waits for `listening on`.
     pub fn start(extra: &[&str]) -> Self {
-        let mut child = routeguide()
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(extra)
+        let mut command = routeguide();
+        command.args(["serve", "--addr", "127.0.0.1:0"]).args(extra);
+        Self::spawn(command)
+    }
+
+    /// Starts `command`, a server that logs `listening on ADDR` to stderr, and waits for it.
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let log = Arc::new(Mutex::new(String::new()));
-        let (found, address) = std::sync::mpsc::channel();
+        let (found, address) = mpsc::channel();
+        let (stderr_open, stderr_closed) = mpsc::channel::<()>();
         let reader = BufReader::new(child.stderr.take().unwrap());
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
+            // Dropped at end of file, which tells `wait_exit` that the process has exited.
+            let _stderr_open = stderr_open;
             for line in reader.lines().map_while(Result::ok) {
                 // Log first, so whoever learns the address also sees the line in the log.
                 sink.lock().unwrap().push_str(&format!("{line}\n"));
@@ -81,7 +121,12 @@ impl ServerProcess {
             .unwrap_or_else(|_| {
                 panic!("server did not log `listening on`: {}", log.lock().unwrap())
             });
-        Self { child, addr, log }
+        Self {
+            child,
+            addr,
+            log,
+            stderr_closed,
+        }
     }
 
     /// Returns everything the server logged so far.
@@ -98,16 +143,16 @@ impl ServerProcess {
         assert!(status.success());
     }
 
-    /// Waits up to `limit` for the process to exit and returns its exit code.
+    /// Waits for the process to exit and returns its exit code; panics if it is still
+    /// running after `limit` (which only bounds a failure).
     pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
+        // The server starts no other process, so its stderr closes when it exits.
+        match self.stderr_closed.recv_timeout(limit) {
+            Err(RecvTimeoutError::Disconnected) => self.child.wait().unwrap().code(),
+            Ok(()) | Err(RecvTimeoutError::Timeout) => {
+                panic!("server still running after {limit:?}: {}", self.log())
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("server still running after {limit:?}: {}", self.log());
     }
 }
 

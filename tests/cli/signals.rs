@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use routeguide::pb;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
@@ -40,19 +41,28 @@ async fn sigterm_reports_not_serving_finishes_calls_ends_streams_and_exits_0() {
         })
         .await
         .unwrap();
-    let mut route_client = client.clone();
-    let route = tokio::spawn(async move {
-        route_client
-            .record_route(ReceiverStream::new(receiver))
-            .await
+    // The transport pulls the first point only after it has opened the RecordRoute stream,
+    // so the RouteChat stream opened next on the same connection comes after it, and once
+    // RouteChat's headers are back the server has both calls in flight.
+    let (pulled, first_point_pulled) = oneshot::channel();
+    let mut pulled = Some(pulled);
+    let points_stream = ReceiverStream::new(receiver).inspect(move |_| {
+        if let Some(pulled) = pulled.take() {
+            let _ = pulled.send(());
+        }
     });
+    let mut route_client = client.clone();
+    let route = tokio::spawn(async move { route_client.record_route(points_stream).await });
+    tokio::time::timeout(Duration::from_secs(30), first_point_pulled)
+        .await
+        .expect("RecordRoute's first point was never sent")
+        .unwrap();
     let (_notes, note_receiver) = mpsc::channel::<pb::RouteNote>(1);
     let mut chat = client
         .route_chat(ReceiverStream::new(note_receiver))
         .await
         .unwrap()
         .into_inner();
-    tokio::time::sleep(Duration::from_millis(200)).await;
 
     server.signal("TERM");
     let next = watch.message().await.unwrap().unwrap();
