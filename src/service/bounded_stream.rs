@@ -146,3 +146,117 @@ impl<S> Drop for BoundedStream<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use futures::StreamExt;
+    use tonic::Code;
+
+    use super::*;
+
+    /// How a bounded stream ended: the items before its end, its last status code, and
+    /// what `on_end` was told.
+    type Ending = (Vec<u32>, Option<Code>, Option<(u64, Option<Code>)>);
+
+    /// Reads `inner` bounded by `deadline` (from now) and `drain` until it ends.
+    async fn read_all<S>(inner: S, deadline: Option<Duration>, drain: CancellationToken) -> Ending
+    where
+        S: Stream<Item = Result<u32, Status>> + Send + 'static,
+    {
+        let ended = Arc::new(Mutex::new(None));
+        let seen = Arc::clone(&ended);
+        let mut stream = BoundedStream::new(
+            inner,
+            deadline.map(|d| Deadline(Instant::now() + d)),
+            drain,
+            move |items, error| {
+                *seen.lock().unwrap() = Some((items, error.map(Status::code)));
+            },
+        );
+        let (mut items, mut last) = (Vec::new(), None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(item) => items.push(item),
+                Err(status) => last = Some(status.code()),
+            }
+        }
+        let end = *ended.lock().unwrap();
+        (items, last, end)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_that_waits_past_its_deadline_ends_with_deadline_exceeded() {
+        let started = Instant::now();
+        let waits_forever = futures::stream::iter([Ok(1), Ok(2)]).chain(futures::stream::pending());
+        let ending = read_all(
+            waits_forever,
+            Some(Duration::from_secs(3)),
+            CancellationToken::new(),
+        )
+        .await;
+        assert_eq!(
+            ending,
+            (
+                vec![1, 2],
+                Some(Code::DeadlineExceeded),
+                Some((2, Some(Code::DeadlineExceeded)))
+            )
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_always_ready_stream_stops_within_a_check_interval_of_its_deadline() {
+        // Each item takes a millisecond of (paused) time: the deadline passes as item 99
+        // (the hundredth) is made.
+        let slow = futures::stream::iter(0..).then(|i| async move {
+            tokio::time::advance(Duration::from_millis(1)).await;
+            Ok(i)
+        });
+        let (items, last, _) = read_all(
+            slow,
+            Some(Duration::from_millis(100)),
+            CancellationToken::new(),
+        )
+        .await;
+        assert_eq!(last, Some(Code::DeadlineExceeded));
+        let sent = items.len() as u64;
+        assert!(
+            (99..=100 + STOP_CHECK_INTERVAL).contains(&sent),
+            "{sent} items"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn draining_ends_a_waiting_stream_with_unavailable() {
+        let drain = CancellationToken::new();
+        let trigger = drain.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            trigger.cancel();
+        });
+        let ending = read_all(futures::stream::pending(), None, drain).await;
+        assert_eq!(
+            ending,
+            (
+                vec![],
+                Some(Code::Unavailable),
+                Some((0, Some(Code::Unavailable)))
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_ends_by_itself_reports_its_items() {
+        let ending = read_all(
+            futures::stream::iter([Ok(7), Ok(8), Ok(9)]),
+            Some(Duration::from_secs(60)),
+            CancellationToken::new(),
+        )
+        .await;
+        assert_eq!(ending, (vec![7, 8, 9], None, Some((3, None))));
+    }
+}
