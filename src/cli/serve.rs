@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use routeguide::config::{self, ServerConfig};
 use routeguide::index::FeatureIndex;
-use routeguide::notes::{MemoryNoteStore, NoteStore};
+use routeguide::notes::NoteStoreUrl;
 use routeguide::service::RectangleSearch;
 
 use super::parse_duration;
@@ -22,7 +22,8 @@ pub struct ServeArgs {
     /// Feature database in the canonical JSON format (default: the built-in 100 features).
     #[arg(long, env = "ROUTEGUIDE_DB")]
     pub db: Option<PathBuf>,
-    /// Where RouteChat notes live: `memory:` (default).
+    /// Where RouteChat notes live: `memory:` (default) or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME&pool_size=N]`.
     #[arg(long, env = "ROUTEGUIDE_NOTES", default_value = "memory:")]
     pub notes: String,
     /// Time in-flight calls get to finish after SIGINT/SIGTERM.
@@ -73,10 +74,9 @@ impl ServeArgs {
 /// Runs the server until a shutdown signal, then drains and returns.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
-    let notes: Arc<dyn NoteStore> = match args.notes.as_str() {
-        "memory:" | "memory" => Arc::new(MemoryNoteStore::new(config.retention)),
-        other => anyhow::bail!("--notes {other:?}: only `memory:` is supported in this version"),
-    };
+    let notes = NoteStoreUrl::parse(&args.notes)?
+        .open(config.retention)
+        .await?;
     let index = Arc::new(load_database(args.db.clone()).await?);
     let addr = args.addr.strip_prefix("http://").unwrap_or(&args.addr);
     let listener = tokio::net::TcpListener::bind(addr)
