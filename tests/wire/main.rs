@@ -8,6 +8,7 @@ mod layers;
 mod list_features;
 mod loadgen;
 mod logs;
+mod notes_health;
 mod point_layouts;
 mod raw_codec;
 mod raw_h2;
