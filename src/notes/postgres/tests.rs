@@ -28,11 +28,9 @@ pub(crate) fn test_url() -> Option<String> {
             static NOTICE: std::sync::Once = std::sync::Once::new();
             NOTICE.call_once(|| {
                 use std::io::Write as _;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "skipping the PostgreSQL store tests: ROUTEGUIDE_TEST_POSTGRES_URL is not \
-                     set (run `bash scripts/test-postgres.sh run cargo test`)"
-                );
+                let notice = "\nskipping the PostgreSQL store tests: ROUTEGUIDE_TEST_POSTGRES_URL \
+                              is not set (run `bash scripts/test-postgres.sh run cargo test`)\n";
+                let _ = std::io::stderr().write_all(notice.as_bytes());
             });
             None
         }
