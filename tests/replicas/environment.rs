@@ -149,3 +149,12 @@ fn is_root() -> bool {
         .output()
         .is_ok_and(|output| output.stdout.trim_ascii() == b"0")
 }
+
+/// Returns the nginx binary, or `None` to skip.
+pub fn nginx() -> Option<PathBuf> {
+    let found = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|path| path.is_file());
+    require(found, "nginx (apt-get install -y nginx)")
+}

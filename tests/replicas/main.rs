@@ -5,6 +5,7 @@
 
 mod clients;
 mod environment;
+mod nginx;
 #[allow(dead_code, reason = "shared with tests/cli, which uses all of it")]
 #[path = "../cli/process.rs"]
 mod process;
