@@ -23,6 +23,9 @@ pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_CHAT_REPLY_BUFFER: usize = 64;
 /// Default interval between checks of the note store, which health follows.
 pub const DEFAULT_NOTES_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// Default number of live notes (`--chat-live`) queued per stream before it counts as
+/// fallen behind and ends with `RESOURCE_EXHAUSTED`.
+pub const DEFAULT_CHAT_LIVE_BUFFER: usize = 256;
 /// Default largest accepted request message in bytes.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 

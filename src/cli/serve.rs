@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use routeguide::config::{self, ServerConfig};
 use routeguide::index::FeatureIndex;
-use routeguide::notes::NoteStoreUrl;
+use routeguide::notes::{LiveFeed, NoteStoreUrl};
 use routeguide::service::RectangleSearch;
 
 use super::parse_duration;
@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME&pool_size=N]`.
     #[arg(long, env = "ROUTEGUIDE_NOTES", default_value = "memory:")]
     pub notes: String,
+    /// RouteChat live push: a stream also gets new notes that others send where it sent
+    /// one, as they arrive (off: exactly the replay).
+    #[arg(long, env = "ROUTEGUIDE_CHAT_LIVE")]
+    pub chat_live: bool,
     /// Time in-flight calls get to finish after SIGINT/SIGTERM.
     #[arg(long, env = "ROUTEGUIDE_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub grace: Duration,
@@ -74,8 +78,11 @@ impl ServeArgs {
 /// Runs the server until a shutdown signal, then drains and returns.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
+    let live = args
+        .chat_live
+        .then(|| LiveFeed::new(config::DEFAULT_CHAT_LIVE_BUFFER));
     let notes = NoteStoreUrl::parse(&args.notes)?
-        .open(config.retention)
+        .open(config.retention, live)
         .await?;
     let index = Arc::new(load_database(args.db.clone()).await?);
     let addr = args.addr.strip_prefix("http://").unwrap_or(&args.addr);

@@ -2,12 +2,14 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod live;
 mod memory;
 mod postgres;
 mod url;
 
 use std::sync::Arc;
 
+pub use live::{Exchanged, LiveError, LiveFeed, LiveSubscriber, SequencedNote};
 pub use memory::MemoryNoteStore;
 pub use postgres::{PostgresNoteStore, PostgresUrl};
 pub use url::NoteStoreUrl;
@@ -53,6 +55,12 @@ pub enum NoteError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The backend cannot do what was asked (e.g. live push).
+    #[error("this note store does not support {feature}")]
+    Unsupported {
+        /// What it cannot do.
+        feature: &'static str,
+    },
     /// The store could not be reached or prepared when it was opened.
     #[error("cannot open the {backend} note store at {target}: {message}")]
     Open {
@@ -77,6 +85,24 @@ pub trait NoteStore: Send + Sync + 'static {
     /// # Errors
     /// [`NoteError`] when the backend cannot read or store; `note` is then not stored.
     async fn exchange(&self, note: Note) -> Result<Vec<Note>, NoteError>;
+
+    /// Does what [`Self::exchange`] does, and also returns the sequences of the replayed
+    /// notes and of the stored one (for live push); backends with a [`LiveFeed`] implement
+    /// it, and publish each stored note there in the order of its location.
+    ///
+    /// # Errors
+    /// As [`Self::exchange`]; [`NoteError::Unsupported`] by default.
+    async fn exchange_sequenced(&self, _note: Note) -> Result<Exchanged, NoteError> {
+        Err(NoteError::Unsupported {
+            feature: "live push (--chat-live)",
+        })
+    }
+
+    /// Returns the hub this store publishes stored notes to, when it was opened for live
+    /// push; `None` (the default) when it was not.
+    fn live_feed(&self) -> Option<&LiveFeed> {
+        None
+    }
 
     /// Returns `Ok` when the store can serve right now; the server polls it for health.
     ///

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::{MemoryNoteStore, NoteError, NoteRetention, NoteStore, PostgresNoteStore, PostgresUrl};
+use super::{
+    LiveFeed, MemoryNoteStore, NoteError, NoteRetention, NoteStore, PostgresNoteStore, PostgresUrl,
+};
 
 /// A parsed `--notes` value; its `Display` never shows a password.
 #[derive(Debug, Clone)]
@@ -33,18 +35,31 @@ impl NoteStoreUrl {
         }
     }
 
-    /// Opens the store with `retention` and logs which store is in use (no password).
+    /// Opens the store with `retention` and logs which store is in use (no password); with
+    /// `live`, the store publishes every note stored (by any replica) to that hub.
     ///
     /// # Errors
     /// [`NoteError::Open`] when the store cannot be reached or prepared (e.g. its schema
     /// cannot be migrated).
-    pub async fn open(&self, retention: NoteRetention) -> Result<Arc<dyn NoteStore>, NoteError> {
+    pub async fn open(
+        &self,
+        retention: NoteRetention,
+        live: Option<LiveFeed>,
+    ) -> Result<Arc<dyn NoteStore>, NoteError> {
+        let live_push = live.is_some();
         let store: Arc<dyn NoteStore> = match self {
-            Self::Memory => Arc::new(MemoryNoteStore::new(retention)),
-            Self::Postgres(url) => Arc::new(PostgresNoteStore::open(url, retention).await?),
+            Self::Memory => {
+                let store = MemoryNoteStore::new(retention);
+                Arc::new(match live {
+                    Some(feed) => store.with_live_feed(feed),
+                    None => store,
+                })
+            }
+            Self::Postgres(url) => Arc::new(PostgresNoteStore::open(url, retention, live).await?),
         };
         tracing::info!(
             store = %self,
+            live_push,
             per_location = retention.max_per_location,
             total = retention.max_total,
             "note store ready"

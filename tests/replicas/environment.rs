@@ -60,6 +60,11 @@ impl Database {
         )
     }
 
+    /// Returns the database URL as given (the `public` schema).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Returns the password in the URL, which no log may show.
     pub fn password(&self) -> Option<String> {
         let authority = self.url.split_once("://")?.1.split('/').next()?;

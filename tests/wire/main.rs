@@ -6,6 +6,7 @@ mod get_feature;
 mod health_reflection;
 mod layers;
 mod list_features;
+mod live_chat;
 mod loadgen;
 mod logs;
 mod notes_health;

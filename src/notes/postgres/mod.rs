@@ -3,14 +3,16 @@
 //! One table (`migrations/`), a connection pool, prepared statements. An exchange is one
 //! transaction that first takes `pg_advisory_xact_lock(latitude, longitude)`, so replay and
 //! store at one location are atomic across replicas, while other locations proceed in
-//! parallel.
+//! parallel. With live push each exchange also sends `pg_notify`, and `listen.rs` turns
+//! the notifications into live notes for this process.
 
+mod listen;
 mod migrate;
 #[cfg(test)]
 mod tests;
 mod url;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -18,7 +20,7 @@ use tokio_postgres::NoTls;
 
 pub use url::PostgresUrl;
 
-use super::{Note, NoteError, NoteRetention, NoteStore};
+use super::{Exchanged, LiveFeed, Note, NoteError, NoteRetention, NoteStore, SequencedNote};
 use url::error_chain;
 
 const BACKEND: &str = "postgres";
@@ -32,7 +34,24 @@ struct Statements {
 }
 
 impl Statements {
-    fn new(schema: &str) -> Self {
+    /// Returns the statements for `schema`; with `notify`, storing a note also notifies
+    /// its id and location on [`listen::channel`].
+    fn new(schema: &str, notify: bool) -> Self {
+        // Unreferenced CTEs that only SELECT are not run, so the notification is joined in.
+        let (notified, from) = if notify {
+            (
+                format!(
+                    ", notified AS (
+                         SELECT pg_notify('{}', id::text || ' ' || $1::text || ' ' || $2::text)
+                         FROM inserted
+                     )",
+                    listen::channel(schema)
+                ),
+                "inserted, notified",
+            )
+        } else {
+            (String::new(), "inserted")
+        };
         Self {
             lock: "SELECT pg_advisory_xact_lock($1, $2)".to_owned(),
             replay: format!(
@@ -51,8 +70,8 @@ impl Statements {
                      WHERE latitude = $1 AND longitude = $2 AND id <= $4
                  ), trimmed_in_total AS (
                      DELETE FROM {schema}.notes WHERE id <= (SELECT id FROM inserted) - $5
-                 )
-                 SELECT id FROM inserted"
+                 ){notified}
+                 SELECT inserted.id FROM {from}"
             ),
         }
     }
@@ -72,6 +91,10 @@ pub struct PostgresNoteStore {
     url: PostgresUrl,
     retention: NoteRetention,
     statements: Statements,
+    /// The hub live notes go to, with live push.
+    live: Option<LiveFeed>,
+    /// The `LISTEN` task feeding `live`; taken (and so stopped) by `close`.
+    listener: Mutex<Option<listen::Listener>>,
 }
 
 impl std::fmt::Debug for PostgresNoteStore {
@@ -85,12 +108,17 @@ impl std::fmt::Debug for PostgresNoteStore {
 
 impl PostgresNoteStore {
     /// Connects to `url` (within its connect timeout), creates or migrates the schema, and
-    /// returns the store.
+    /// returns the store; with `live`, it also listens for every replica's notes and
+    /// publishes those at watched locations to `live` (listening before it returns).
     ///
     /// # Errors
     /// [`NoteError::Open`] naming the host, port, database and user (never the password)
     /// when the server cannot be reached, refuses us, or the schema cannot be migrated.
-    pub async fn open(url: &PostgresUrl, retention: NoteRetention) -> Result<Self, NoteError> {
+    pub async fn open(
+        url: &PostgresUrl,
+        retention: NoteRetention,
+        live: Option<LiveFeed>,
+    ) -> Result<Self, NoteError> {
         let open_error = |message: String| NoteError::Open {
             backend: BACKEND,
             target: url.target(),
@@ -120,15 +148,25 @@ impl PostgresNoteStore {
         migrate::migrate(&mut client, &url.schema)
             .await
             .map_err(|error| open_error(format!("migrating: {}", error_chain(&error))))?;
+        let listener = match &live {
+            Some(feed) => Some(
+                listen::start(&url.config, &url.schema, feed.clone())
+                    .await
+                    .map_err(|error| open_error(format!("listening for live notes: {error}")))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             pool,
             url: url.clone(),
             retention,
-            statements: Statements::new(&url.schema),
+            statements: Statements::new(&url.schema, live.is_some()),
+            live,
+            listener: Mutex::new(listener),
         })
     }
 
-    async fn try_exchange(&self, note: &Note) -> Result<Vec<Note>, Failure> {
+    async fn try_exchange(&self, note: &Note) -> Result<Exchanged, Failure> {
         let mut client = self.pool.get().await?;
         let transaction = client.transaction().await?;
         let (latitude, longitude) = (note.location.latitude(), note.location.longitude());
@@ -154,6 +192,8 @@ impl PostgresNoteStore {
                 (row.get(0), note)
             })
             .collect();
+        // Identity columns start at 1, so ids convert; 0 would only hide a broken row.
+        let sequence = |id: i64| u64::try_from(id).unwrap_or(0);
         let keep_earlier = self.retention.max_per_location.saturating_sub(1);
         let trim_here_through: i64 = earlier
             .len()
@@ -161,7 +201,7 @@ impl PostgresNoteStore {
             .and_then(|drop| drop.checked_sub(1))
             .map_or(0, |last_dropped| earlier[last_dropped].0);
         let max_total = i64::try_from(self.retention.max_total).unwrap_or(i64::MAX);
-        transaction
+        let stored: i64 = transaction
             .query_one(
                 &store,
                 &[
@@ -172,9 +212,19 @@ impl PostgresNoteStore {
                     &max_total,
                 ],
             )
-            .await?;
+            .await?
+            .get(0);
         transaction.commit().await?;
-        Ok(earlier.into_iter().map(|(_, note)| note).collect())
+        Ok(Exchanged {
+            earlier: earlier
+                .into_iter()
+                .map(|(id, note)| SequencedNote {
+                    sequence: sequence(id),
+                    note,
+                })
+                .collect(),
+            sequence: sequence(stored),
+        })
     }
 }
 
@@ -210,7 +260,16 @@ impl From<Failure> for NoteError {
 #[async_trait]
 impl NoteStore for PostgresNoteStore {
     async fn exchange(&self, note: Note) -> Result<Vec<Note>, NoteError> {
+        let exchanged = self.try_exchange(&note).await?;
+        Ok(exchanged.earlier.into_iter().map(|e| e.note).collect())
+    }
+
+    async fn exchange_sequenced(&self, note: Note) -> Result<Exchanged, NoteError> {
         Ok(self.try_exchange(&note).await?)
+    }
+
+    fn live_feed(&self) -> Option<&LiveFeed> {
+        self.live.as_ref()
     }
 
     async fn check(&self) -> Result<(), NoteError> {
@@ -225,6 +284,12 @@ impl NoteStore for PostgresNoteStore {
     async fn close(&self) -> Result<(), NoteError> {
         // Every exchange commits before it returns, so there is nothing to flush; closing
         // ends the idle connections and fails later exchanges.
+        let listener = self
+            .listener
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        drop(listener);
         self.pool.close();
         Ok(())
     }

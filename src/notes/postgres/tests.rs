@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::notes::LiveFeed;
 use crate::notes::conformance::{OpenStore, Place, ROOMY, messages, note, note_store_conformance};
 
 /// Returns the test database URL, or `None` (after saying so) when it is not set locally.
@@ -58,7 +59,7 @@ impl OpenStore for Postgres {
     const DURABLE: bool = true;
 
     async fn open(&self, place: &Place, retention: NoteRetention) -> Arc<dyn NoteStore> {
-        let store = PostgresNoteStore::open(&self.url(&place.name), retention)
+        let store = PostgresNoteStore::open(&self.url(&place.name), retention, None)
             .await
             .expect("the test database opens");
         Arc::new(store)
@@ -81,7 +82,7 @@ async fn replicas_starting_together_migrate_once_and_share_notes() {
     let opening: Vec<_> = (0..4)
         .map(|_| {
             let url = url.clone();
-            tokio::spawn(async move { PostgresNoteStore::open(&url, ROOMY).await })
+            tokio::spawn(async move { PostgresNoteStore::open(&url, ROOMY, None).await })
         })
         .collect();
     let mut stores = Vec::new();
@@ -136,7 +137,7 @@ async fn any_utf8_text_round_trips_including_nul() {
 async fn an_unreachable_server_is_named_in_the_error_without_the_password() {
     // Port 9 (discard) on loopback: nothing listens, so connecting is refused at once.
     let url = PostgresUrl::parse("postgres://someone:hunter2@127.0.0.1:9/somedb").unwrap();
-    let error = PostgresNoteStore::open(&url, ROOMY)
+    let error = PostgresNoteStore::open(&url, ROOMY, None)
         .await
         .unwrap_err()
         .to_string();
@@ -158,4 +159,33 @@ async fn check_fails_once_closed() {
     store.close().await.unwrap();
     assert!(store.check().await.is_err());
     assert!(store.exchange(note(1, "late")).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_notes_reach_the_other_replica_through_listen() {
+    let Some(backend) = Postgres::from_env() else {
+        return;
+    };
+    let place = Place::new("live");
+    let url = backend.url(&place.name);
+    let (feed_a, feed_b) = (LiveFeed::new(16), LiveFeed::new(16));
+    let a = PostgresNoteStore::open(&url, ROOMY, Some(feed_a.clone()))
+        .await
+        .unwrap();
+    let b = PostgresNoteStore::open(&url, ROOMY, Some(feed_b))
+        .await
+        .unwrap();
+    let mut watcher = feed_a.subscribe();
+    let here = note(4, "").location;
+    watcher.watch(here);
+    let first = a.exchange_sequenced(note(4, "mine")).await.unwrap();
+    assert!(watcher.admit_replay(here, first).is_empty());
+    b.exchange_sequenced(note(5, "elsewhere")).await.unwrap();
+    b.exchange_sequenced(note(4, "theirs")).await.unwrap();
+    let live = tokio::time::timeout(std::time::Duration::from_secs(30), watcher.next())
+        .await
+        .expect("a live note within 30 s")
+        .unwrap();
+    assert_eq!(&*live.message, "theirs");
+    a.close().await.unwrap();
 }
