@@ -61,15 +61,25 @@ impl Statements {
             // One round trip stores the note and trims: at this location every id up to $4
             // (0 trims nothing), in total every id at least $5 older than the new one. Both
             // deletes see the snapshot from before the insert, so neither removes the new note.
+            // Rows another exchange is trimming are skipped, not waited for: waiting let two
+            // exchanges each hold a row the other wanted (a deadlock); a row skipped because
+            // its trimmer rolled back is trimmed by a later exchange.
             store: format!(
                 "WITH inserted AS (
                      INSERT INTO {schema}.notes (latitude, longitude, message)
                      VALUES ($1, $2, $3) RETURNING id
                  ), trimmed_here AS (
-                     DELETE FROM {schema}.notes
-                     WHERE latitude = $1 AND longitude = $2 AND id <= $4
+                     DELETE FROM {schema}.notes WHERE id IN (
+                         SELECT id FROM {schema}.notes
+                         WHERE latitude = $1 AND longitude = $2 AND id <= $4
+                         FOR UPDATE SKIP LOCKED
+                     )
                  ), trimmed_in_total AS (
-                     DELETE FROM {schema}.notes WHERE id <= (SELECT id FROM inserted) - $5
+                     DELETE FROM {schema}.notes WHERE id IN (
+                         SELECT id FROM {schema}.notes
+                         WHERE id <= (SELECT id FROM inserted) - $5
+                         FOR UPDATE SKIP LOCKED
+                     )
                  ){notified}
                  SELECT inserted.id FROM {from}"
             ),

@@ -189,3 +189,40 @@ async fn live_notes_reach_the_other_replica_through_listen() {
     assert_eq!(&*live.message, "theirs");
     a.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_trims_at_many_locations_never_fail() {
+    let Some(backend) = Postgres::from_env() else {
+        return;
+    };
+    let place = Place::new("trims");
+    // Tight bounds, so that nearly every exchange trims per location and in total, and
+    // concurrent exchanges reach for the same old rows.
+    let retention = NoteRetention {
+        max_per_location: 2,
+        max_total: 6,
+    };
+    let store = backend.open(&place, retention).await;
+    let writers: Vec<_> = (0..12)
+        .map(|writer| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for i in 0..40 {
+                    store
+                        .exchange(note(writer % 4, &format!("{writer}-{i}")))
+                        .await
+                        .map_err(|error| format!("writer {writer}, note {i}: {error}"))?;
+                }
+                Ok::<(), String>(())
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap().unwrap();
+    }
+    // Rows skipped while another exchange held them are gone once the writers are done.
+    for latitude in 0..4 {
+        let replay = store.exchange(note(latitude, "probe")).await.unwrap();
+        assert!(replay.len() <= 2, "{latitude}: {:?}", messages(&replay));
+    }
+}

@@ -168,7 +168,8 @@ fn check_identifier(name: &str) -> Result<(), &'static str> {
     }
 }
 
-/// Returns an error and its sources as one line (tokio-postgres puts the detail in sources).
+/// Returns an error and its sources as one line (tokio-postgres puts the detail in sources,
+/// and a server error's DETAIL and HINT on lines of their own).
 pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -180,7 +181,7 @@ pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
         }
         source = cause.source();
     }
-    text
+    text.replace('\n', "; ")
 }
 
 #[cfg(test)]
