@@ -55,9 +55,15 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `routeguide serve --addr 127.0.0.1:0 EXTRA...` and waits for `listening on`.
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_with_env(extra, &[])
+    }
+
+    /// Starts the server as [`Self::start`] does, with `env` (name, value) pairs set.
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = routeguide()
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

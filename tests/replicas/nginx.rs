@@ -117,8 +117,9 @@ async fn clients_of_nginx_see_every_note_whichever_replica_stored_it() {
         return;
     };
     let url = database.url_for("nginx");
-    let a = ServerProcess::start(&["--notes", &url]);
-    let b = ServerProcess::start(&["--notes", &url]);
+    // As the README runs them: the store URL in ROUTEGUIDE_NOTES.
+    let a = ServerProcess::start_with_env(&[], &[("ROUTEGUIDE_NOTES", &url)]);
+    let b = ServerProcess::start_with_env(&[], &[("ROUTEGUIDE_NOTES", &url)]);
     let front = format!("127.0.0.1:{}", free_loopback_port());
     let config =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(CONFIG)).unwrap();
