@@ -40,7 +40,8 @@ impl NoteStoreUrl {
     ///
     /// # Errors
     /// [`NoteError::Open`] when the store cannot be reached or prepared (e.g. its schema
-    /// cannot be migrated).
+    /// cannot be migrated); [`NoteError::Unsupported`] when `live` is given to a backend
+    /// without live push.
     pub async fn open(
         &self,
         retention: NoteRetention,
@@ -57,6 +58,12 @@ impl NoteStoreUrl {
             }
             Self::Postgres(url) => Arc::new(PostgresNoteStore::open(url, retention, live).await?),
         };
+        // A backend that ignored the hub would silently serve without live push.
+        if live_push && store.live_feed().is_none() {
+            return Err(NoteError::Unsupported {
+                feature: "live push (--chat-live)",
+            });
+        }
         tracing::info!(
             store = %self,
             live_push,
