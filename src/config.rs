@@ -21,6 +21,11 @@ pub const DEFAULT_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
 pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of RouteChat replies queued per stream before the server waits.
 pub const DEFAULT_CHAT_REPLY_BUFFER: usize = 64;
+/// Default interval between checks of the note store, which health follows.
+pub const DEFAULT_NOTES_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// Default number of live notes (`--chat-live`) queued per stream before it counts as
+/// fallen behind and ends with `RESOURCE_EXHAUSTED`.
+pub const DEFAULT_CHAT_LIVE_BUFFER: usize = 256;
 /// Default largest accepted request message in bytes.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -54,6 +59,8 @@ pub struct ServerConfig {
     pub keepalive_timeout: Duration,
     /// How ListFeatures searches (the linear scan exists only as a benchmark baseline).
     pub rectangle_search: RectangleSearch,
+    /// How often the note store is checked; health is `NOT_SERVING` while checks fail.
+    pub notes_check_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +80,7 @@ impl Default for ServerConfig {
             keepalive_interval: DEFAULT_KEEPALIVE_INTERVAL,
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             rectangle_search: RectangleSearch::Index,
+            notes_check_interval: DEFAULT_NOTES_CHECK_INTERVAL,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! The request path runs from the wire types in [`pb`] (decoded by `codec`), through
 //! [`service`] (validation, status codes, streaming), to the domain: [`geo`] for
 //! coordinates and distances, [`index`] for the feature database, [`route`] for route
-//! summaries and [`notes`] for RouteChat storage. [`db`] loads databases, [`server`]
+//! summaries and [`notes`] for RouteChat storage ([`notes_health`] ties health to it). [`db`] loads databases, [`server`]
 //! assembles and runs the server, [`client`] is the typed client used by the CLI, and
 //! [`config`] holds the knobs.
 //! [`synthetic`] writes generated databases and [`loadgen`] is the load generator behind
@@ -20,6 +20,7 @@ pub mod index;
 pub mod loadgen;
 pub mod memory;
 pub mod notes;
+pub mod notes_health;
 pub mod route;
 pub mod server;
 pub mod service;

@@ -18,6 +18,7 @@ use crate::config::ServerConfig;
 use crate::health::health_reporter;
 use crate::index::FeatureIndex;
 use crate::notes::NoteStore;
+use crate::notes_health::follow_note_store;
 use crate::pb;
 use crate::service::{DeadlineLayer, DeadlineService, RouteGuideService};
 
@@ -54,10 +55,12 @@ pub enum ServeError {
 
 /// Serves on `listener` until `shutdown` resolves, then shuts down gracefully.
 ///
-/// Logs `listening on ADDR` once connections are accepted. After `shutdown`: health turns
-/// `NOT_SERVING`, the listener closes and connections get GOAWAY; calls in flight may
-/// finish during `config.grace`; then open streams end with `UNAVAILABLE`, connections
-/// get a little longer to close, and the note store is closed last.
+/// Logs `listening on ADDR` once connections are accepted. While serving, health follows
+/// the note store (`NOT_SERVING` while `NoteStore::check` fails, checked every
+/// `config.notes_check_interval`). After `shutdown`: health turns `NOT_SERVING` for good,
+/// the listener closes and connections get GOAWAY; calls in flight may finish during
+/// `config.grace`; then open streams end with `UNAVAILABLE`, connections get a little
+/// longer to close, and the note store is closed last.
 ///
 /// # Errors
 /// [`ServeError`] when the reflection descriptors are broken, the transport fails, or the
@@ -129,12 +132,28 @@ where
         .with_nodelay(Some(true))
         .with_keepalive(Some(config.keepalive_interval));
 
+    // The health follower is cancelled (and awaited) before shutdown writes NOT_SERVING, so
+    // it cannot turn health back to SERVING; the guard also ends it if serving fails.
+    let follower_stop = CancellationToken::new();
+    let _follower_guard = follower_stop.clone().drop_guard();
+    let follower = tokio::spawn({
+        let notes = Arc::clone(&notes);
+        let reporter = health_reporter.clone();
+        let interval = config.notes_check_interval;
+        let stop = follower_stop.clone();
+        async move {
+            follow_note_store(notes, reporter, &["", SERVICE_NAME], interval, stop).await;
+        }
+    });
+
     let begin_shutdown = {
         let stopping = stopping.clone();
         let reporter = health_reporter.clone();
         async move {
             shutdown.await;
             tracing::info!(grace_seconds = config.grace.as_secs_f64(), "shutting down");
+            follower_stop.cancel();
+            let _ = follower.await;
             for service in ["", SERVICE_NAME] {
                 reporter.set(service, ServingStatus::NotServing);
             }
@@ -172,6 +191,7 @@ where
         }
     }
     notes.close().await?;
+    tracing::info!("note store closed");
     tracing::info!("stopped");
     Ok(())
 }

@@ -8,10 +8,11 @@ use anyhow::Context;
 use clap::Args;
 use routeguide::config::{self, ServerConfig};
 use routeguide::index::FeatureIndex;
-use routeguide::notes::{MemoryNoteStore, NoteStore};
+use routeguide::notes::{LiveFeed, NoteStoreUrl};
 use routeguide::service::RectangleSearch;
 
-use super::values::{parse_duration, parse_listen_address, parse_notes_url, parse_positive};
+use super::UsageError;
+use super::values::{parse_duration, parse_listen_address, parse_positive};
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
@@ -23,9 +24,16 @@ pub struct ServeArgs {
     /// Feature database in the canonical JSON format (default: the built-in 100 features).
     #[arg(long, env = "ROUTEGUIDE_DB")]
     pub db: Option<PathBuf>,
-    /// Where RouteChat notes live: `memory:` (default).
-    #[arg(long, env = "ROUTEGUIDE_NOTES", default_value = "memory:", value_parser = parse_notes_url)]
+    /// Where RouteChat notes live: `memory:` (default) or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME&pool_size=N]`.
+    /// An invalid value is a usage error whose message masks the password (clap would
+    /// print the value as given).
+    #[arg(long, env = "ROUTEGUIDE_NOTES", default_value = "memory:")]
     pub notes: String,
+    /// RouteChat live push: a stream also gets new notes that others send where it sent
+    /// one, as they arrive (off: exactly the replay).
+    #[arg(long, env = "ROUTEGUIDE_CHAT_LIVE")]
+    pub chat_live: bool,
     /// Time in-flight calls get to finish after SIGINT/SIGTERM.
     #[arg(long, env = "ROUTEGUIDE_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub grace: Duration,
@@ -74,9 +82,14 @@ impl ServeArgs {
 /// Runs the server until a shutdown signal, then drains and returns.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
-    // `--notes` accepts only `memory:` (see `parse_notes_url`).
-    let notes: Arc<dyn NoteStore> = Arc::new(MemoryNoteStore::new(config.retention));
+    let live = args
+        .chat_live
+        .then(|| LiveFeed::new(config::DEFAULT_CHAT_LIVE_BUFFER));
+    let url = NoteStoreUrl::parse(&args.notes).map_err(|error| UsageError(error.to_string()))?;
+    // The database first: a broken file is the commoner mistake, and it stops the server
+    // before any store is opened.
     let index = Arc::new(load_database(args.db.clone()).await?);
+    let notes = url.open(config.retention, live).await?;
     let addr = &args.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -74,14 +74,6 @@ pub fn parse_listen_address(text: &str) -> Result<String, String> {
     })
 }
 
-/// Returns the note store URL: only `memory:` exists in this version.
-pub fn parse_notes_url(text: &str) -> Result<String, String> {
-    match text {
-        "memory:" | "memory" => Ok("memory:".to_owned()),
-        _ => Err("only `memory:` is supported in this version".to_owned()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,15 +144,5 @@ mod tests {
             Ok("0.0.0.0:1".to_owned())
         );
         assert!(parse_listen_address("https://0.0.0.0:1").is_err());
-    }
-
-    #[test]
-    fn only_the_memory_note_store_exists() {
-        assert_eq!(parse_notes_url("memory"), Ok("memory:".to_owned()));
-        assert!(
-            parse_notes_url("redis://x")
-                .unwrap_err()
-                .contains("memory:")
-        );
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use super::{Note, NoteError, NoteRetention, NoteStore};
+use super::{Exchanged, LiveFeed, Note, NoteError, NoteRetention, NoteStore, SequencedNote};
 use crate::geo::GeoPoint;
 
 /// Keeps notes in process memory under a [`NoteRetention`] bound.
@@ -14,6 +14,9 @@ use crate::geo::GeoPoint;
 pub struct MemoryNoteStore {
     retention: NoteRetention,
     state: Mutex<State>,
+    /// Where stored notes are published for live push, when enabled; published under
+    /// `state`'s lock, so each location's notes reach it in sequence order.
+    live: Option<LiveFeed>,
 }
 
 #[derive(Debug, Default)]
@@ -32,7 +35,14 @@ impl MemoryNoteStore {
         Self {
             retention,
             state: Mutex::new(State::default()),
+            live: None,
         }
+    }
+
+    /// Returns the store publishing every stored note to `feed` (live push, one process).
+    pub fn with_live_feed(mut self, feed: LiveFeed) -> Self {
+        self.live = Some(feed);
+        self
     }
 
     /// Returns how many notes are retained.
@@ -57,20 +67,28 @@ impl MemoryNoteStore {
 #[async_trait::async_trait]
 impl NoteStore for MemoryNoteStore {
     async fn exchange(&self, note: Note) -> Result<Vec<Note>, NoteError> {
+        let exchanged = self.exchange_sequenced(note).await?;
+        Ok(exchanged.earlier.into_iter().map(|e| e.note).collect())
+    }
+
+    async fn exchange_sequenced(&self, note: Note) -> Result<Exchanged, NoteError> {
         let mut state = self.lock();
         let state = &mut *state;
         let sequence = state.next_sequence;
         state.next_sequence += 1;
 
         let notes = state.by_location.entry(note.location).or_default();
-        let replay = notes
+        let earlier = notes
             .iter()
-            .map(|(_, message)| Note {
-                location: note.location,
-                message: Arc::clone(message),
+            .map(|(sequence, message)| SequencedNote {
+                sequence: *sequence,
+                note: Note {
+                    location: note.location,
+                    message: Arc::clone(message),
+                },
             })
             .collect();
-        notes.push_back((sequence, note.message));
+        notes.push_back((sequence, Arc::clone(&note.message)));
         if notes.len() > self.retention.max_per_location {
             notes.pop_front();
         }
@@ -91,7 +109,14 @@ impl NoteStore for MemoryNoteStore {
                 }
             }
         }
-        Ok(replay)
+        if let Some(feed) = &self.live {
+            feed.publish(&SequencedNote { sequence, note });
+        }
+        Ok(Exchanged { earlier, sequence })
+    }
+
+    fn live_feed(&self) -> Option<&LiveFeed> {
+        self.live.as_ref()
     }
 }
 

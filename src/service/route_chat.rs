@@ -1,4 +1,5 @@
-//! RouteChat: each note first replays the earlier notes at its location, then is stored.
+//! RouteChat: each note first replays the earlier notes at its location, then is stored;
+//! with live push (`serve --chat-live`) later notes at those locations follow as they arrive.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use super::bounded_stream::BoundedStream;
 use super::call_log::CallLog;
 use super::convert::point_from_pb;
 use super::{ResponseStream, RouteGuideService, deadline_of};
-use crate::notes::{Note, NoteStore};
+use crate::notes::{LiveError, LiveSubscriber, Note, NoteStore};
 use crate::pb;
 
 /// Starts one RouteChat call: a task reads notes and queues replies on a bounded channel.
@@ -54,8 +55,34 @@ async fn exchange_notes(
     replies: mpsc::Sender<Reply>,
 ) -> (u64, &'static str) {
     let mut received = 0u64;
-    let reason = read_notes(&mut notes, &*store, max_note_bytes, &replies, &mut received).await;
+    // With live push, the stream subscribes now and watches each location it sends a note at.
+    let mut live = store.live_feed().map(|feed| feed.subscribe());
+    let reason = read_notes(
+        &mut notes,
+        &*store,
+        max_note_bytes,
+        &replies,
+        live.as_mut(),
+        &mut received,
+    )
+    .await;
     (received, reason)
+}
+
+/// Returns the stream's next live note; never resolves without live push.
+async fn next_live(live: Option<&mut LiveSubscriber>) -> Result<Note, LiveError> {
+    match live {
+        Some(live) => live.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Returns the reply carrying `note`.
+fn reply(note: Note) -> pb::RouteNote {
+    pb::RouteNote {
+        location: Some(pb::Point::from(note.location)),
+        message: note.message.to_string(),
+    }
 }
 
 /// The loop of [`exchange_notes`]; counts stored notes in `received`.
@@ -64,10 +91,27 @@ async fn read_notes(
     store: &dyn NoteStore,
     max_note_bytes: usize,
     replies: &mpsc::Sender<Reply>,
+    mut live: Option<&mut LiveSubscriber>,
     received: &mut u64,
 ) -> &'static str {
     loop {
         let next = tokio::select! {
+            // Live notes that arrived go out before the next note is read, so a note pushed
+            // before the client half-closes is always delivered.
+            biased;
+            live_note = next_live(live.as_deref_mut()) => match live_note {
+                Ok(note) => {
+                    if replies.send(Ok(reply(note))).await.is_err() {
+                        return "the reply stream ended";
+                    }
+                    continue;
+                }
+                Err(error) => {
+                    let status = Status::resource_exhausted(error.to_string());
+                    let _ = replies.send(Err(status)).await;
+                    return "the reader fell behind live notes";
+                }
+            },
             next = notes.message() => next,
             // The reply stream was dropped: the client left, the deadline passed or the
             // server drained. Stop reading.
@@ -91,15 +135,19 @@ async fn read_notes(
             }
         };
         *received += 1;
-        let location = pb::Point::from(note.location);
-        match store.exchange(note).await {
+        let location = note.location;
+        let exchanged = match live.as_deref_mut() {
+            Some(live) => {
+                live.watch(location);
+                let exchanged = store.exchange_sequenced(note).await;
+                exchanged.map(|exchanged| live.admit_replay(location, exchanged))
+            }
+            None => store.exchange(note).await,
+        };
+        match exchanged {
             Ok(earlier) => {
                 for earlier in earlier {
-                    let reply = pb::RouteNote {
-                        location: Some(location),
-                        message: earlier.message.to_string(),
-                    };
-                    if replies.send(Ok(reply)).await.is_err() {
+                    if replies.send(Ok(reply(earlier))).await.is_err() {
                         return "the reply stream ended";
                     }
                 }

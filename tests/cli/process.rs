@@ -87,8 +87,16 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `routeguide serve --addr 127.0.0.1:0 EXTRA...` and waits for `listening on`.
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_with_env(extra, &[])
+    }
+
+    /// Starts the server as [`Self::start`] does, with `env` (name, value) pairs set.
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = routeguide();
-        command.args(["serve", "--addr", "127.0.0.1:0"]).args(extra);
+        command
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .envs(env.iter().copied());
         Self::spawn(command)
     }
 

@@ -30,8 +30,35 @@ impl TestServer {
         Self::start_layered(index, config, tower::layer::util::Identity::new()).await
     }
 
+    /// Starts a server on the built-in database with `config` and `notes` as its store.
+    pub async fn start_with_notes(config: ServerConfig, notes: Arc<dyn NoteStore>) -> Self {
+        let layer = tower::layer::util::Identity::new();
+        Self::start_full(routeguide::db::builtin(), config, layer, notes).await
+    }
+
     /// Starts a server on `index` with `config` and `layer` outermost in its stack.
     pub async fn start_layered<L>(index: FeatureIndex, config: ServerConfig, layer: L) -> Self
+    where
+        L: tower::Layer<routeguide::server::CallStack> + Clone + Send + 'static,
+        L::Service: tower::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = std::convert::Infallible,
+            > + Clone
+            + Send
+            + 'static,
+        <L::Service as tower::Service<http::Request<tonic::body::Body>>>::Future: Send,
+    {
+        let notes: Arc<dyn NoteStore> = Arc::new(MemoryNoteStore::new(config.retention));
+        Self::start_full(index, config, layer, notes).await
+    }
+
+    async fn start_full<L>(
+        index: FeatureIndex,
+        config: ServerConfig,
+        layer: L,
+        notes: Arc<dyn NoteStore>,
+    ) -> Self
     where
         L: tower::Layer<routeguide::server::CallStack> + Clone + Send + 'static,
         L::Service: tower::Service<
@@ -47,7 +74,6 @@ impl TestServer {
         super::logs::logs();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let notes: Arc<dyn NoteStore> = Arc::new(MemoryNoteStore::new(config.retention));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async {
