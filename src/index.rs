@@ -18,10 +18,12 @@
 //! part, and reading them next to their entries is what makes queries cheap).
 
 mod builder;
+mod shared;
 #[cfg(test)]
 mod tests;
 
 pub use builder::FeatureIndexBuilder;
+pub use shared::SharedIndex;
 
 use crate::geo::{GeoPoint, GeoRect};
 

@@ -16,7 +16,7 @@ use tower::{Layer, Service};
 
 use crate::config::ServerConfig;
 use crate::health::health_reporter;
-use crate::index::FeatureIndex;
+use crate::index::SharedIndex;
 use crate::notes::NoteStore;
 use crate::notes_health::follow_note_store;
 use crate::pb;
@@ -67,7 +67,7 @@ pub enum ServeError {
 /// note store cannot be closed.
 pub async fn serve(
     listener: TcpListener,
-    index: Arc<FeatureIndex>,
+    index: impl Into<SharedIndex>,
     notes: Arc<dyn NoteStore>,
     config: &ServerConfig,
     shutdown: impl Future<Output = ()>,
@@ -86,7 +86,7 @@ pub async fn serve(
 /// As [`serve`].
 pub async fn serve_with_layer<L>(
     listener: TcpListener,
-    index: Arc<FeatureIndex>,
+    index: impl Into<SharedIndex>,
     notes: Arc<dyn NoteStore>,
     config: &ServerConfig,
     layer: L,

@@ -10,6 +10,7 @@ mod get;
 mod list;
 mod output;
 mod record;
+mod reload;
 mod serve;
 mod values;
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use routeguide::config::{self, ServerConfig};
-use routeguide::index::FeatureIndex;
+use routeguide::index::{FeatureIndex, SharedIndex};
 use routeguide::notes::{LiveFeed, NoteStoreUrl};
 use routeguide::service::RectangleSearch;
 
@@ -88,25 +88,30 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let url = NoteStoreUrl::parse(&args.notes).map_err(|error| UsageError(error.to_string()))?;
     // The database first: a broken file is the commoner mistake, and it stops the server
     // before any store is opened.
-    let index = Arc::new(load_database(args.db.clone()).await?);
+    let index = SharedIndex::new(Arc::new(load_database(args.db.clone()).await?));
     let notes = url.open(config.retention, live).await?;
     let addr = &args.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    routeguide::server::serve(
+    // Installed before the server listens, so no SIGHUP finds the default action (exit).
+    let reloader = super::reload::spawn_database_reloader(args.db.clone(), index.clone())
+        .context("cannot listen for SIGHUP")?;
+    let served = routeguide::server::serve(
         listener,
         index,
         notes,
         &config,
         routeguide::shutdown::terminate_signal(),
     )
-    .await?;
+    .await;
+    reloader.abort();
+    served?;
     Ok(())
 }
 
 /// Loads the database off the async threads and logs its size, time and memory.
-async fn load_database(path: Option<PathBuf>) -> anyhow::Result<FeatureIndex> {
+pub(super) async fn load_database(path: Option<PathBuf>) -> anyhow::Result<FeatureIndex> {
     let started = Instant::now();
     let source = path
         .as_ref()

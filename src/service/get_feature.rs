@@ -16,14 +16,15 @@ pub(super) fn handle(
     let log = CallLog::start("GetFeature", &request);
     let requested = request.get_ref();
     let result = point_from_pb(requested, "").map(|point| {
-        service
-            .index
-            .first_at(point)
-            .map(feature_to_pb)
-            .unwrap_or_else(|| pb::Feature {
-                name: String::new(),
-                location: Some(*requested),
-            })
+        service.index.read(|index| {
+            index
+                .first_at(point)
+                .map(feature_to_pb)
+                .unwrap_or_else(|| pb::Feature {
+                    name: String::new(),
+                    location: Some(*requested),
+                })
+        })
     });
     log.end(1, result.as_ref().err());
     result.map(Response::new)

@@ -31,14 +31,13 @@ pub(super) fn handle(
             return Err(status);
         }
     };
+    // The whole stream reads the index served when the call started.
+    let index = service.index.current();
     let query = match service.search {
-        RectangleSearch::Index => RectQuery::new(&service.index, rect),
-        RectangleSearch::LinearScan => RectQuery::linear_scan(&service.index, rect),
+        RectangleSearch::Index => RectQuery::new(&index, rect),
+        RectangleSearch::LinearScan => RectQuery::linear_scan(&index, rect),
     };
-    let features = FeatureStream {
-        query,
-        index: Arc::clone(&service.index),
-    };
+    let features = FeatureStream { query, index };
     let stream = BoundedStream::new(
         features,
         deadline_of(&request),

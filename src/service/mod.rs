@@ -21,7 +21,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 pub use deadline::{Deadline, DeadlineLayer, DeadlineService, parse_grpc_timeout};
 
-use crate::index::FeatureIndex;
+use crate::index::SharedIndex;
 use crate::notes::NoteStore;
 use crate::pb;
 
@@ -47,7 +47,7 @@ pub enum RectangleSearch {
 /// The `routeguide.RouteGuide` implementation; cheap to clone, all state is shared.
 #[derive(Clone)]
 pub struct RouteGuideService {
-    index: Arc<FeatureIndex>,
+    index: SharedIndex,
     notes: Arc<dyn NoteStore>,
     limits: RequestLimits,
     search: RectangleSearch,
@@ -57,14 +57,15 @@ pub struct RouteGuideService {
 
 impl RouteGuideService {
     /// Returns a service over `index` and `notes`; streams end when `drain` is cancelled.
+    /// Each call answers from the index `index` serves when the call starts.
     pub fn new(
-        index: Arc<FeatureIndex>,
+        index: impl Into<SharedIndex>,
         notes: Arc<dyn NoteStore>,
         limits: RequestLimits,
         drain: CancellationToken,
     ) -> Self {
         Self {
-            index,
+            index: index.into(),
             notes,
             limits,
             search: RectangleSearch::Index,

@@ -38,6 +38,8 @@ async fn record(
     mut points: Streaming<pb::Point>,
     log: CallLog,
 ) -> Result<pb::RouteSummary, Status> {
+    // The whole route is checked against the index served when the call started.
+    let index = service.index.current();
     let mut recorder = RouteRecorder::new();
     let mut received = Vec::with_capacity(BATCH);
     let mut batch = Vec::with_capacity(BATCH);
@@ -58,7 +60,7 @@ async fn record(
         }
         let with_feature = batch
             .iter()
-            .filter(|&&point| service.index.has_feature_at(point))
+            .filter(|&&point| index.has_feature_at(point))
             .count();
         recorder.add_all(&batch, with_feature);
         match rest {

@@ -7,4 +7,5 @@ mod coordinates;
 mod exit_codes;
 mod process;
 mod readme;
+mod reload;
 mod signals;

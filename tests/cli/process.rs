@@ -142,6 +142,23 @@ impl ServerProcess {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits until the log holds `count` lines containing `fragment` and returns the log;
+    /// panics after `limit` (which only bounds a failure). Polls the log every 10 ms.
+    pub fn wait_for_log(&self, fragment: &str, count: usize, limit: Duration) -> String {
+        let give_up = std::time::Instant::now() + limit;
+        loop {
+            let log = self.log();
+            if log.lines().filter(|line| line.contains(fragment)).count() >= count {
+                return log;
+            }
+            assert!(
+                std::time::Instant::now() < give_up,
+                "no {count} lines with {fragment:?} within {limit:?}: {log}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Sends `signal` (e.g. `TERM`) to the server process.
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
