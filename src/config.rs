@@ -54,6 +54,8 @@ pub struct ServerConfig {
     pub keepalive_timeout: Duration,
     /// How ListFeatures searches (the linear scan exists only as a benchmark baseline).
     pub rectangle_search: RectangleSearch,
+    /// Whether server reflection (v1 and v1alpha) is served; `--no-reflection` removes it.
+    pub reflection: bool,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +75,7 @@ impl Default for ServerConfig {
             keepalive_interval: DEFAULT_KEEPALIVE_INTERVAL,
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             rectangle_search: RectangleSearch::Index,
+            reflection: true,
         }
     }
 }

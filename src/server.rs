@@ -14,16 +14,28 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tower::layer::util::Identity;
 use tower::{Layer, Service};
 
+use crate::auth::Authenticator;
 use crate::config::ServerConfig;
 use crate::health::health_reporter;
 use crate::index::FeatureIndex;
 use crate::notes::NoteStore;
 use crate::pb;
-use crate::service::{DeadlineLayer, DeadlineService, RouteGuideService};
+use crate::service::{AuthLayer, AuthService, DeadlineLayer, DeadlineService, RouteGuideService};
 
 /// The service that a layer given to [`serve_with_layer`] wraps: every call of every
-/// service (RouteGuide, health, reflection) after the deadline layer read its deadline.
-pub type CallStack = DeadlineService<Routes>;
+/// service (RouteGuide, health, reflection) before the auth layer checked its token and
+/// the deadline layer read its deadline.
+pub type CallStack = AuthService<DeadlineService<Routes>>;
+
+/// What guards the server's calls besides its bind address; the default guards nothing.
+///
+/// It holds handles, not files: whoever loaded them (the CLI) keeps clones and can
+/// replace what they hold (e.g. [`Authenticator::replace`]) while the server runs.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    /// The accepted bearer tokens; `None` lets every call in.
+    pub tokens: Option<Authenticator>,
+}
 
 /// The encoded descriptor set of `proto/route_guide.proto`, served by reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -67,9 +79,11 @@ pub async fn serve(
     index: Arc<FeatureIndex>,
     notes: Arc<dyn NoteStore>,
     config: &ServerConfig,
+    security: &Security,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    serve_with_layer(listener, index, notes, config, Identity::new(), shutdown).await
+    let layer = Identity::new();
+    serve_with_layer(listener, index, notes, config, security, layer, shutdown).await
 }
 
 /// Serves as [`serve`] does, with `layer` outermost in the stack every call passes through.
@@ -86,6 +100,7 @@ pub async fn serve_with_layer<L>(
     index: Arc<FeatureIndex>,
     notes: Arc<dyn NoteStore>,
     config: &ServerConfig,
+    security: &Security,
     layer: L,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError>
@@ -105,14 +120,13 @@ where
         health_reporter.set(service, ServingStatus::Serving);
     }
 
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let reflection = |enabled: bool| enabled.then(reflection_builder);
+    let reflection_v1 = reflection(config.reflection)
+        .map(|b| b.build_v1())
+        .transpose()?;
+    let reflection_v1alpha = reflection(config.reflection)
+        .map(|b| b.build_v1alpha())
+        .transpose()?;
 
     let service = Arc::new(
         RouteGuideService::new(index, Arc::clone(&notes), config.requests, drain.clone())
@@ -147,11 +161,12 @@ where
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
         .layer(layer)
+        .layer(AuthLayer::new(security.tokens.clone()))
         .layer(DeadlineLayer)
         .add_service(route_guide)
         .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+        .add_optional_service(reflection_v1)
+        .add_optional_service(reflection_v1alpha)
         .serve_with_incoming_shutdown(incoming, begin_shutdown);
     tokio::pin!(serving);
     tracing::info!(%address, "listening on {address}");
@@ -174,4 +189,11 @@ where
     notes.close().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Returns a reflection builder that knows the RouteGuide and health descriptors.
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }

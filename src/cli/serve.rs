@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
+use routeguide::auth::{Authenticator, TokenSet};
 use routeguide::config::{self, ServerConfig};
 use routeguide::index::FeatureIndex;
 use routeguide::notes::{MemoryNoteStore, NoteStore};
+use routeguide::server::Security;
 use routeguide::service::RectangleSearch;
 
 use super::values::{parse_duration, parse_listen_address, parse_notes_url, parse_positive};
@@ -48,6 +50,13 @@ pub struct ServeArgs {
     /// benchmark baseline; results are identical).
     #[arg(long, env = "ROUTEGUIDE_LINEAR_SCAN")]
     pub linear_scan: bool,
+    /// Require `authorization: Bearer TOKEN` on RouteGuide calls, TOKEN being one of the
+    /// file's lines (blank lines and `#` comments ignored); health and reflection stay open.
+    #[arg(long, env = "ROUTEGUIDE_AUTH_TOKEN_FILE", value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
+    /// Do not serve server reflection (grpc.reflection.v1 and v1alpha).
+    #[arg(long, env = "ROUTEGUIDE_NO_REFLECTION")]
+    pub no_reflection: bool,
 }
 
 impl ServeArgs {
@@ -61,6 +70,7 @@ impl ServeArgs {
             } else {
                 RectangleSearch::Index
             },
+            reflection: !self.no_reflection,
             ..ServerConfig::default()
         };
         config.requests.max_note_bytes = self.max_note_bytes;
@@ -74,6 +84,7 @@ impl ServeArgs {
 /// Runs the server until a shutdown signal, then drains and returns.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
+    let security = load_security(&args)?;
     // `--notes` accepts only `memory:` (see `parse_notes_url`).
     let notes: Arc<dyn NoteStore> = Arc::new(MemoryNoteStore::new(config.retention));
     let index = Arc::new(load_database(args.db.clone()).await?);
@@ -86,10 +97,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         index,
         notes,
         &config,
+        &security,
         routeguide::shutdown::terminate_signal(),
     )
     .await?;
     Ok(())
+}
+
+/// Reads the token file, so that a broken one stops the server before it listens.
+fn load_security(args: &ServeArgs) -> anyhow::Result<Security> {
+    let tokens = match &args.auth_token_file {
+        Some(path) => {
+            let tokens = TokenSet::load(path)?;
+            tracing::info!(
+                file = %path.display(),
+                tokens = tokens.len(),
+                "bearer tokens required on routeguide calls"
+            );
+            Some(Authenticator::new(tokens))
+        }
+        None => None,
+    };
+    Ok(Security { tokens })
 }
 
 /// Loads the database off the async threads and logs its size, time and memory.

@@ -8,6 +8,7 @@ use routeguide::geo::GeoPoint;
 use routeguide::index::{FeatureIndex, FeatureIndexBuilder};
 use routeguide::notes::{MemoryNoteStore, NoteStore};
 use routeguide::pb;
+use routeguide::server::Security;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -43,6 +44,33 @@ impl TestServer {
             + 'static,
         <L::Service as tower::Service<http::Request<tonic::body::Body>>>::Future: Send,
     {
+        Self::start_guarded(index, config, Security::default(), layer).await
+    }
+
+    /// Starts a server on the built-in database guarded by `security`.
+    pub async fn start_secured(config: ServerConfig, security: Security) -> Self {
+        let layer = tower::layer::util::Identity::new();
+        Self::start_guarded(routeguide::db::builtin(), config, security, layer).await
+    }
+
+    /// Starts a server on `index` with `config`, `security` and `layer` outermost.
+    pub async fn start_guarded<L>(
+        index: FeatureIndex,
+        config: ServerConfig,
+        security: Security,
+        layer: L,
+    ) -> Self
+    where
+        L: tower::Layer<routeguide::server::CallStack> + Clone + Send + 'static,
+        L::Service: tower::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = std::convert::Infallible,
+            > + Clone
+            + Send
+            + 'static,
+        <L::Service as tower::Service<http::Request<tonic::body::Body>>>::Future: Send,
+    {
         // Every server's calls are logged where tests can wait for them.
         super::logs::logs();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -58,6 +86,7 @@ impl TestServer {
                 Arc::new(index),
                 notes,
                 &config,
+                &security,
                 layer,
                 shutdown,
             )
