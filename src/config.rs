@@ -21,6 +21,8 @@ pub const DEFAULT_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
 pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of RouteChat replies queued per stream before the server waits.
 pub const DEFAULT_CHAT_REPLY_BUFFER: usize = 64;
+/// Default time a new connection has to finish its TLS handshake.
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default largest accepted request message in bytes.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -56,6 +58,8 @@ pub struct ServerConfig {
     pub rectangle_search: RectangleSearch,
     /// Whether server reflection (v1 and v1alpha) is served; `--no-reflection` removes it.
     pub reflection: bool,
+    /// How long a new connection may take to finish its TLS handshake before it is closed.
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +80,7 @@ impl Default for ServerConfig {
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             rectangle_search: RectangleSearch::Index,
             reflection: true,
+            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         }
     }
 }

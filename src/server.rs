@@ -4,6 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::Either;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
@@ -21,6 +22,7 @@ use crate::index::FeatureIndex;
 use crate::notes::NoteStore;
 use crate::pb;
 use crate::service::{AuthLayer, AuthService, DeadlineLayer, DeadlineService, RouteGuideService};
+use crate::tls::{TlsAcceptor, TlsIncoming};
 
 /// The service that a layer given to [`serve_with_layer`] wraps: every call of every
 /// service (RouteGuide, health, reflection) before the auth layer checked its token and
@@ -35,6 +37,8 @@ pub type CallStack = AuthService<DeadlineService<Routes>>;
 pub struct Security {
     /// The accepted bearer tokens; `None` lets every call in.
     pub tokens: Option<Authenticator>,
+    /// TLS on every connection (mutual when it verifies clients); `None` is plain text.
+    pub tls: Option<TlsAcceptor>,
 }
 
 /// The encoded descriptor set of `proto/route_guide.proto`, served by reflection.
@@ -156,7 +160,7 @@ where
         }
     };
 
-    let serving = Server::builder()
+    let router = Server::builder()
         .http2_keepalive_interval(Some(config.keepalive_interval))
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
@@ -166,8 +170,16 @@ where
         .add_service(route_guide)
         .add_service(health_service)
         .add_optional_service(reflection_v1)
-        .add_optional_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(incoming, begin_shutdown);
+        .add_optional_service(reflection_v1alpha);
+    // Plain and TLS connections are different types; `Either` lets them share what follows.
+    let serving = match &security.tls {
+        None => Either::Left(router.serve_with_incoming_shutdown(incoming, begin_shutdown)),
+        Some(acceptor) => {
+            let timeout = config.tls_handshake_timeout;
+            let incoming = TlsIncoming::new(incoming, acceptor.clone(), timeout);
+            Either::Right(router.serve_with_incoming_shutdown(incoming, begin_shutdown))
+        }
+    };
     tokio::pin!(serving);
     tracing::info!(%address, "listening on {address}");
 

@@ -6,20 +6,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use routeguide::auth::{Authenticator, TokenSet};
 use routeguide::config::{self, ServerConfig};
 use routeguide::index::FeatureIndex;
 use routeguide::notes::{MemoryNoteStore, NoteStore};
-use routeguide::server::Security;
 use routeguide::service::RectangleSearch;
 
-use super::values::{parse_duration, parse_listen_address, parse_notes_url, parse_positive};
+use super::UsageError;
+use super::security::ServerSecurityArgs;
+use super::values::{
+    listen_parts, parse_duration, parse_listen_address, parse_notes_url, parse_positive,
+};
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (`host:port`, `http://` allowed; no TLS yet); port 0 picks a
-    /// free port (logged).
+    /// Address to listen on (`host:port`; `http://` allowed, `https://` with `--tls-cert`);
+    /// port 0 picks a free port (logged).
     #[arg(long, env = "ROUTEGUIDE_ADDR", default_value = "127.0.0.1:50051", value_parser = parse_listen_address)]
     pub addr: String,
     /// Feature database in the canonical JSON format (default: the built-in 100 features).
@@ -50,10 +52,8 @@ pub struct ServeArgs {
     /// benchmark baseline; results are identical).
     #[arg(long, env = "ROUTEGUIDE_LINEAR_SCAN")]
     pub linear_scan: bool,
-    /// Require `authorization: Bearer TOKEN` on RouteGuide calls, TOKEN being one of the
-    /// file's lines (blank lines and `#` comments ignored); health and reflection stay open.
-    #[arg(long, env = "ROUTEGUIDE_AUTH_TOKEN_FILE", value_name = "FILE")]
-    pub auth_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub security: ServerSecurityArgs,
     /// Do not serve server reflection (grpc.reflection.v1 and v1alpha).
     #[arg(long, env = "ROUTEGUIDE_NO_REFLECTION")]
     pub no_reflection: bool,
@@ -84,11 +84,29 @@ impl ServeArgs {
 /// Runs the server until a shutdown signal, then drains and returns.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
-    let security = load_security(&args)?;
+    let (scheme, addr) = listen_parts(&args.addr);
+    let tls = args.security.tls_files().is_some();
+    match scheme {
+        Some(true) if !tls => {
+            return Err(UsageError(format!(
+                "invalid value '{}' for '--addr': https:// needs --tls-cert and --tls-key",
+                args.addr
+            ))
+            .into());
+        }
+        Some(false) if tls => {
+            return Err(UsageError(format!(
+                "invalid value '{}' for '--addr': --tls-cert serves https://, not http://",
+                args.addr
+            ))
+            .into());
+        }
+        _ => {}
+    }
+    let security = args.security.load()?;
     // `--notes` accepts only `memory:` (see `parse_notes_url`).
     let notes: Arc<dyn NoteStore> = Arc::new(MemoryNoteStore::new(config.retention));
     let index = Arc::new(load_database(args.db.clone()).await?);
-    let addr = &args.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -102,23 +120,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await?;
     Ok(())
-}
-
-/// Reads the token file, so that a broken one stops the server before it listens.
-fn load_security(args: &ServeArgs) -> anyhow::Result<Security> {
-    let tokens = match &args.auth_token_file {
-        Some(path) => {
-            let tokens = TokenSet::load(path)?;
-            tracing::info!(
-                file = %path.display(),
-                tokens = tokens.len(),
-                "bearer tokens required on routeguide calls"
-            );
-            Some(Authenticator::new(tokens))
-        }
-        None => None,
-    };
-    Ok(Security { tokens })
 }
 
 /// Loads the database off the async threads and logs its size, time and memory.

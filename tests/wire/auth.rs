@@ -28,6 +28,7 @@ fn security() -> Security {
     let tokens = TokenSet::parse(Path::new("tokens.txt"), TOKENS).unwrap();
     Security {
         tokens: Some(Authenticator::new(tokens)),
+        ..Security::default()
     }
 }
 

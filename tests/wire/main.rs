@@ -9,6 +9,8 @@ mod layers;
 mod list_features;
 mod loadgen;
 mod logs;
+#[path = "../shared/pki.rs"]
+mod pki;
 mod point_layouts;
 mod raw_codec;
 mod raw_h2;
@@ -18,3 +20,4 @@ mod route_chat;
 mod shutdown;
 mod slow_reader;
 mod support;
+mod tls;
