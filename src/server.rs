@@ -1,6 +1,7 @@
 //! Server assembly: RouteGuide, health and reflection on one listener, with graceful shutdown.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -181,6 +182,7 @@ where
         }
     };
     tokio::pin!(serving);
+    warn_if_exposed(address, security);
     tracing::info!(%address, "listening on {address}");
 
     let grace_over = async {
@@ -203,9 +205,65 @@ where
     Ok(())
 }
 
+/// Logs a warning for each guard a server reachable from other machines goes without:
+/// TLS (else calls and tokens cross the network readable by anyone on the path), and
+/// client authentication by token or client certificate (else anyone who reaches the port
+/// may call). A loopback address needs neither and logs nothing.
+fn warn_if_exposed(address: SocketAddr, security: &Security) {
+    if !is_reachable_from_elsewhere(address) {
+        return;
+    }
+    if security.tls.is_none() {
+        tracing::warn!(
+            %address,
+            "serving plain text on a non-loopback address: calls (and tokens) can be read \
+             and changed on the network; give --tls-cert and --tls-key"
+        );
+    }
+    let mutual = security
+        .tls
+        .as_ref()
+        .is_some_and(|tls| tls.current().is_mutual());
+    if security.tokens.is_none() && !mutual {
+        tracing::warn!(
+            %address,
+            "serving without authentication on a non-loopback address: anyone who reaches \
+             it can call; give --auth-token-file or --tls-client-ca"
+        );
+    }
+}
+
+/// Returns whether other machines may reach `address`: anything but a loopback address
+/// (IPv4-mapped `::ffff:127.0.0.1` included), so also `0.0.0.0` and `[::]`.
+fn is_reachable_from_elsewhere(address: SocketAddr) -> bool {
+    !address.ip().to_canonical().is_loopback()
+}
+
 /// Returns a reflection builder that knows the RouteGuide and health descriptors.
 fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_addresses_are_out_of_reach() {
+        for (address, reachable) in [
+            ("127.0.0.1:1", false),
+            ("127.0.0.2:1", false),
+            ("[::1]:1", false),
+            ("[::ffff:127.0.0.1]:1", false),
+            ("0.0.0.0:1", true),
+            ("[::]:1", true),
+            ("192.0.2.7:1", true),
+            ("[2001:db8::1]:1", true),
+        ] {
+            let parsed: SocketAddr = address.parse().unwrap();
+            assert_eq!(is_reachable_from_elsewhere(parsed), reachable, "{address}");
+        }
+    }
 }

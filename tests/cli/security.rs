@@ -1,6 +1,7 @@
 //! TLS, mutual TLS and bearer tokens through the real binary: every client subcommand
-//! against a guarded server, flag misuse (2), unusable files (1) named in the message, and
-//! tokens kept out of the server's debug log and of `--help`.
+//! against a guarded server, flag misuse (2), unusable files (1) named in the message,
+//! tokens kept out of the server's debug log and of `--help`, and the warning a server
+//! reachable beyond loopback logs when it goes unguarded.
 
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -303,5 +304,45 @@ fn help_never_shows_the_token_from_the_environment() {
             !stdout(&output).contains("help-secret-token"),
             "{subcommand}"
         );
+    }
+}
+
+/// Starts `serve --addr ADDR EXTRA...` and returns its log once it listens.
+fn startup_log(addr: &str, extra: &[&str]) -> String {
+    let mut command = routeguide();
+    command.args(["serve", "--addr", addr]).args(extra);
+    ServerProcess::spawn(command).log()
+}
+
+#[test]
+fn an_unguarded_server_beyond_loopback_warns_what_it_lacks() {
+    const PLAIN: &str = "serving plain text on a non-loopback address";
+    const OPEN: &str = "serving without authentication on a non-loopback address";
+    let certs = certs("cli-warnings");
+    let tokens = certs.pki.write("tokens.txt", "warning-token\n");
+    let (cert, key) = (text(&certs.server.cert), text(&certs.server.key));
+    let tls = ["--tls-cert", cert, "--tls-key", key];
+    let cases: [(&str, Vec<&str>, bool, bool); 5] = [
+        ("0.0.0.0:0", vec![], true, true),
+        ("127.0.0.1:0", vec![], false, false),
+        (
+            "0.0.0.0:0",
+            vec!["--auth-token-file", text(&tokens)],
+            true,
+            false,
+        ),
+        (
+            "0.0.0.0:0",
+            [&tls[..], &["--tls-client-ca", &certs.ca]].concat(),
+            false,
+            false,
+        ),
+        ("0.0.0.0:0", tls.to_vec(), false, true),
+    ];
+    for (addr, extra, plain, open) in cases {
+        let log = startup_log(addr, &extra);
+        assert_eq!(log.contains(PLAIN), plain, "{addr} {extra:?}: {log}");
+        assert_eq!(log.contains(OPEN), open, "{addr} {extra:?}: {log}");
+        assert!(!log.contains("warning-token"), "{log}");
     }
 }
