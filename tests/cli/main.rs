@@ -12,3 +12,4 @@ mod process;
 mod readme;
 mod security;
 mod signals;
+mod system_roots;
