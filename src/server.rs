@@ -76,6 +76,11 @@ pub enum ServeError {
 /// finish during `config.grace`; then open streams end with `UNAVAILABLE`, connections
 /// get a little longer to close, and the note store is closed last.
 ///
+/// With `security.tls` every connection must finish a TLS handshake (with a client
+/// certificate of the client CA for mutual TLS) within `config.tls_handshake_timeout`;
+/// with `security.tokens` every call but health and reflection needs a bearer token of the
+/// set. Listening beyond loopback without either logs a warning saying which is missing.
+///
 /// # Errors
 /// [`ServeError`] when the reflection descriptors are broken, the transport fails, or the
 /// note store cannot be closed.

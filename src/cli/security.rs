@@ -153,8 +153,8 @@ impl ServerSecurityArgs {
                 tracing::info!(
                     cert = %files.cert.display(),
                     client_ca = files.client_ca.as_ref().map(|p| p.display().to_string()),
-                    "serving tls{}",
-                    if tls.is_mutual() { " and requiring client certificates" } else { "" }
+                    client_certificates_required = tls.is_mutual(),
+                    "serving tls"
                 );
                 Some(TlsAcceptor::new(tls))
             }
