@@ -1,7 +1,7 @@
 //! TLS, mutual TLS and bearer tokens through the real binary: every client subcommand
 //! against a guarded server, flag misuse (2), unusable files (1) named in the message,
-//! tokens kept out of the server's debug log and of `--help`, and the warning a server
-//! reachable beyond loopback logs when it goes unguarded.
+//! tokens kept out of the server's debug log and of `--help`, the warning a server
+//! reachable beyond loopback logs when it goes unguarded, and `--no-reflection`.
 
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -345,4 +345,39 @@ fn an_unguarded_server_beyond_loopback_warns_what_it_lacks() {
         assert_eq!(log.contains(OPEN), open, "{addr} {extra:?}: {log}");
         assert!(!log.contains("warning-token"), "{log}");
     }
+}
+
+/// Returns the status code of a reflection `list_services` call to `addr`.
+async fn reflection_code(addr: &str) -> tonic::Code {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let list = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let call = ServerReflectionClient::new(channel)
+        .server_reflection_info(futures::stream::iter(vec![list]))
+        .await;
+    let first = match call {
+        Ok(response) => response.into_inner().message().await.map(|_| ()),
+        Err(status) => Err(status),
+    };
+    first.err().map_or(tonic::Code::Ok, |status| status.code())
+}
+
+#[tokio::test]
+async fn no_reflection_removes_reflection() {
+    let with = ServerProcess::start(&[]);
+    assert_eq!(reflection_code(&with.addr).await, tonic::Code::Ok);
+    let without = ServerProcess::start(&["--no-reflection"]);
+    assert_eq!(
+        reflection_code(&without.addr).await,
+        tonic::Code::Unimplemented
+    );
 }
