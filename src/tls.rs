@@ -77,66 +77,79 @@ pub enum TlsError {
     },
 }
 
-/// Returns the certificates of a PEM file, in file order (leaf first for a chain).
-fn read_certificates(
+/// The bytes of one PEM file, read once, and what they should hold (for messages).
+struct PemFile {
     role: &'static str,
-    path: &Path,
-) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let bytes = read(role, path)?;
-    let certificates = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| pem_error(role, path, error))?;
-    if certificates.is_empty() {
-        return Err(TlsError::Missing {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl PemFile {
+    /// Reads the file at `path`, which should hold a `role` (e.g. "TLS CA file").
+    fn read(role: &'static str, path: &Path) -> Result<Self, TlsError> {
+        let bytes = std::fs::read(path).map_err(|source| TlsError::Read {
             role,
             path: path.to_owned(),
-            wanted: "PEM certificate",
-        });
-    }
-    Ok(certificates)
-}
-
-/// Returns the first private key (PKCS#8, PKCS#1 or SEC1) of a PEM file.
-fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    const ROLE: &str = "TLS key file";
-    let bytes = read(ROLE, path)?;
-    PrivateKeyDer::from_pem_slice(&bytes).map_err(|error| match error {
-        pem::Error::NoItemsFound => TlsError::Missing {
-            role: ROLE,
-            path: path.to_owned(),
-            wanted: "PEM private key",
-        },
-        error => pem_error(ROLE, path, error),
-    })
-}
-
-fn read(role: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read {
-        role,
-        path: path.to_owned(),
-        source,
-    })
-}
-
-fn pem_error(role: &'static str, path: &Path, error: pem::Error) -> TlsError {
-    TlsError::Pem {
-        role,
-        path: path.to_owned(),
-        message: error.to_string(),
-    }
-}
-
-/// Returns a store of the CA certificates in `path`.
-fn read_roots(role: &'static str, path: &Path) -> Result<rustls::RootCertStore, TlsError> {
-    let mut roots = rustls::RootCertStore::empty();
-    for certificate in read_certificates(role, path)? {
-        roots.add(certificate).map_err(|error| TlsError::Rejected {
-            what: format!("{role} {}", path.display()),
-            message: error.to_string(),
+            source,
         })?;
+        Ok(Self {
+            role,
+            path: path.to_owned(),
+            bytes,
+        })
     }
-    Ok(roots)
+
+    /// Returns the certificates of the file, in file order (leaf first for a chain).
+    fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+        let certificates = CertificateDer::pem_slice_iter(&self.bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| self.pem_error(error))?;
+        if certificates.is_empty() {
+            return Err(self.missing("PEM certificate"));
+        }
+        Ok(certificates)
+    }
+
+    /// Returns the first private key (PKCS#8, PKCS#1 or SEC1) of the file.
+    fn private_key(&self) -> Result<PrivateKeyDer<'static>, TlsError> {
+        PrivateKeyDer::from_pem_slice(&self.bytes).map_err(|error| match error {
+            pem::Error::NoItemsFound => self.missing("PEM private key"),
+            error => self.pem_error(error),
+        })
+    }
+
+    /// Returns a store of the file's CA certificates.
+    fn roots(&self) -> Result<rustls::RootCertStore, TlsError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in self.certificates()? {
+            roots.add(certificate).map_err(|error| TlsError::Rejected {
+                what: format!("{} {}", self.role, self.path.display()),
+                message: error.to_string(),
+            })?;
+        }
+        Ok(roots)
+    }
+
+    fn missing(&self, wanted: &'static str) -> TlsError {
+        TlsError::Missing {
+            role: self.role,
+            path: self.path.clone(),
+            wanted,
+        }
+    }
+
+    fn pem_error(&self, error: pem::Error) -> TlsError {
+        TlsError::Pem {
+            role: self.role,
+            path: self.path.clone(),
+            message: error.to_string(),
+        }
+    }
 }
+
+/// What each file of a TLS configuration should hold, as messages name it.
+const CERTIFICATE_FILE: &str = "TLS certificate file";
+const KEY_FILE: &str = "TLS key file";
 
 /// Returns the crypto provider every configuration uses: ring, as tonic's `tls-ring`.
 ///
@@ -184,8 +197,8 @@ impl ServerTls {
     /// # Errors
     /// [`TlsError`] naming the file that cannot be read or used.
     pub fn load(files: &ServerTlsFiles) -> Result<Self, TlsError> {
-        let chain = read_certificates("TLS certificate file", &files.cert)?;
-        let key = read_private_key(&files.key)?;
+        let chain = PemFile::read(CERTIFICATE_FILE, &files.cert)?.certificates()?;
+        let key = PemFile::read(KEY_FILE, &files.key)?.private_key()?;
         let builder = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|error| TlsError::Rejected {
@@ -196,7 +209,7 @@ impl ServerTls {
             None => builder.with_no_client_auth(),
             Some(path) => {
                 const ROLE: &str = "TLS client CA file";
-                let roots = read_roots(ROLE, path)?;
+                let roots = PemFile::read(ROLE, path)?.roots()?;
                 let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
                     Arc::new(roots),
                     provider(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::ServerName;
 
-use super::{ALPN_H2, TlsError, provider, read, read_certificates, read_private_key, read_roots};
+use super::{ALPN_H2, CERTIFICATE_FILE, KEY_FILE, PemFile, TlsError, provider};
 
 /// The files and name a client's TLS is made of; all optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,8 +59,8 @@ impl ClientTls {
     pub fn load(files: &ClientTlsFiles) -> Result<Self, TlsError> {
         let (roots, ca) = match &files.ca {
             Some(path) => {
-                const ROLE: &str = "TLS CA file";
-                (read_roots(ROLE, path)?, Some(read(ROLE, path)?))
+                let file = PemFile::read("TLS CA file", path)?;
+                (file.roots()?, Some(file.bytes))
             }
             None => (system_roots()?, None),
         };
@@ -77,8 +77,9 @@ impl ClientTls {
         let (mut config, identity) = match (&files.cert, &files.key) {
             (None, None) => (builder.with_no_client_auth(), None),
             (Some(cert), Some(key)) => {
-                let chain = read_certificates("TLS certificate file", cert)?;
-                let private_key = read_private_key(key)?;
+                let cert_file = PemFile::read(CERTIFICATE_FILE, cert)?;
+                let key_file = PemFile::read(KEY_FILE, key)?;
+                let (chain, private_key) = (cert_file.certificates()?, key_file.private_key()?);
                 let config =
                     builder
                         .with_client_auth_cert(chain, private_key)
@@ -90,11 +91,7 @@ impl ClientTls {
                             ),
                             message: error.to_string(),
                         })?;
-                let pem = (
-                    read("TLS certificate file", cert)?,
-                    read("TLS key file", key)?,
-                );
-                (config, Some(pem))
+                (config, Some((cert_file.bytes, key_file.bytes)))
             }
             _ => {
                 return Err(TlsError::Rejected {
