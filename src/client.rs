@@ -1,99 +1,28 @@
 //! Typed RouteGuide client used by the CLI, the demo, the load generator and the tests.
 
-use std::future::Future;
+mod deadline;
+mod error;
+
 use std::time::{Duration, Instant};
 
 use futures::Stream;
-use tonic::Streaming;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+pub use deadline::ResponseStream;
+pub use error::{CLOSED_BEFORE_SENT, ClientError, code_name};
+
+use crate::auth::Secret;
 use crate::geo::{GeoPoint, GeoRect};
 use crate::pb;
 use crate::pb::route_guide_client::RouteGuideClient as GeneratedClient;
+use crate::tls::{ClientTls, ClientTlsFiles};
+use deadline::{CallDeadline, within};
 
 /// How long a connection attempt may take when the caller set no timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Says why a client call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// The server address is not a valid URI, or asks for a transport this client lacks
-    /// (`https://`: it is refused rather than sent as plain text).
-    #[error("invalid server address {address:?}: {message}")]
-    InvalidAddress {
-        /// The address as given.
-        address: String,
-        /// Why it is invalid.
-        message: String,
-    },
-    /// No connection could be made.
-    #[error("cannot connect to {address}: {reason}")]
-    Connect {
-        /// The address that was tried.
-        address: String,
-        /// The innermost cause, e.g. "Connection refused (os error 111)".
-        reason: String,
-    },
-    /// The deadline passed before a connection was made (as in gRPC, where connecting is
-    /// part of a call's deadline).
-    #[error("cannot connect to {address}: DEADLINE_EXCEEDED: no connection within {timeout:?}")]
-    ConnectDeadline {
-        /// The address that was tried.
-        address: String,
-        /// The deadline's length.
-        timeout: Duration,
-    },
-    /// The call failed with a status: the server's, or `DEADLINE_EXCEEDED` from the client.
-    #[error("{rpc} failed: {}: {}", code_name(.status.code()), .status.message())]
-    Rpc {
-        /// The RPC that failed.
-        rpc: &'static str,
-        /// The status the server (or the transport) returned.
-        status: tonic::Status,
-    },
-}
-
-impl ClientError {
-    /// Returns the error for `rpc` failing with `status`.
-    ///
-    /// tonic's client enforces the deadline itself and reports `CANCELLED "Timeout expired"`
-    /// when its timer beats the server's answer; that is reported as `DEADLINE_EXCEEDED`, as
-    /// every other gRPC client does.
-    pub fn rpc(rpc: &'static str, status: tonic::Status) -> Self {
-        let status =
-            if status.code() == tonic::Code::Cancelled && status.message() == "Timeout expired" {
-                tonic::Status::deadline_exceeded("the call did not finish within its deadline")
-            } else {
-                status
-            };
-        ClientError::Rpc { rpc, status }
-    }
-
-    /// Returns the status code the failure amounts to: the call's status, `UNAVAILABLE` for
-    /// a failed connection, `DEADLINE_EXCEEDED` for a deadline that passed while connecting,
-    /// and `None` for an invalid address.
-    pub fn code(&self) -> Option<tonic::Code> {
-        match self {
-            ClientError::InvalidAddress { .. } => None,
-            ClientError::Connect { .. } => Some(tonic::Code::Unavailable),
-            ClientError::ConnectDeadline { .. } => Some(tonic::Code::DeadlineExceeded),
-            ClientError::Rpc { status, .. } => Some(status.code()),
-        }
-    }
-}
-
-/// Returns the canonical name of a status code, as the gRPC documentation spells it
-/// (`DEADLINE_EXCEEDED` for tonic's `DeadlineExceeded`).
-pub fn code_name(code: tonic::Code) -> String {
-    let mut name = String::new();
-    for (index, letter) in format!("{code:?}").chars().enumerate() {
-        if letter.is_ascii_uppercase() && index > 0 {
-            name.push('_');
-        }
-        name.push(letter.to_ascii_uppercase());
-    }
-    name
-}
 
 /// Returns `address` with an `http://` scheme when it has none.
 pub fn normalise_address(address: &str) -> String {
@@ -104,101 +33,130 @@ pub fn normalise_address(address: &str) -> String {
     }
 }
 
-/// The moment a call must be over by, and the timeout it came from (for messages).
-#[derive(Debug, Clone, Copy)]
-struct CallDeadline {
-    at: Instant,
-    timeout: Duration,
+/// How a client connects, and what every call carries besides its message.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Bounds connecting (5 s without one) and becomes the deadline of every call.
+    pub timeout: Option<Duration>,
+    /// TLS for an `https://` address (without it, the system's roots); an `http://`
+    /// address with TLS settings is refused.
+    pub tls: Option<ClientTls>,
+    /// The token every call carries as `authorization: Bearer TOKEN`.
+    pub token: Option<Secret>,
 }
 
-impl CallDeadline {
-    /// Returns the deadline of a call starting now, or `None` when `timeout` is too long
-    /// to represent (such a call has no deadline of its own, only the header).
-    fn starting_now(timeout: Duration) -> Option<Self> {
-        Instant::now()
-            .checked_add(timeout)
-            .map(|at| Self { at, timeout })
-    }
-
-    fn exceeded(self, rpc: &'static str) -> ClientError {
-        let message = format!(
-            "the call did not finish within its {:?} deadline",
-            self.timeout
-        );
-        ClientError::rpc(rpc, tonic::Status::deadline_exceeded(message))
-    }
+/// Puts `authorization: Bearer TOKEN` on every call, when there is a token.
+#[derive(Debug, Clone, Default)]
+pub struct BearerToken {
+    /// The header value, marked sensitive: HPACK never indexes it and `Debug` hides it.
+    value: Option<MetadataValue<Ascii>>,
 }
 
-/// Awaits `call` under `deadline`: an answer (or error) that is not in before the deadline
-/// makes the call fail with `DEADLINE_EXCEEDED`, whatever the server says later.
-async fn within<T>(
-    rpc: &'static str,
-    deadline: Option<CallDeadline>,
-    call: impl Future<Output = Result<T, tonic::Status>>,
-) -> Result<T, ClientError> {
-    let Some(deadline) = deadline else {
-        return call.await.map_err(|status| ClientError::rpc(rpc, status));
-    };
-    match tokio::time::timeout_at(deadline.at.into(), call).await {
-        Ok(result) if Instant::now() < deadline.at => {
-            result.map_err(|status| ClientError::rpc(rpc, status))
-        }
-        _ => Err(deadline.exceeded(rpc)),
-    }
-}
-
-/// The messages of a response stream; the call's deadline covers the whole stream.
-#[derive(Debug)]
-pub struct ResponseStream<T> {
-    inner: Streaming<T>,
-    rpc: &'static str,
-    deadline: Option<CallDeadline>,
-}
-
-impl<T> ResponseStream<T> {
-    /// Returns the next message, or `None` once the server ended the call with OK.
+impl BearerToken {
+    /// Returns the interceptor for `token` (none: calls carry no `authorization`).
     ///
     /// # Errors
-    /// [`ClientError::Rpc`] with the status that ended the call, or `DEADLINE_EXCEEDED`
-    /// when the call's deadline passes first.
-    pub async fn message(&mut self) -> Result<Option<T>, ClientError> {
-        within(self.rpc, self.deadline, self.inner.message()).await
+    /// [`ClientError::InvalidToken`] when the token cannot be sent in a header.
+    pub fn new(token: Option<&Secret>) -> Result<Self, ClientError> {
+        let Some(token) = token else {
+            return Ok(Self::default());
+        };
+        if !token.is_valid_token() {
+            return Err(ClientError::InvalidToken);
+        }
+        let mut value = MetadataValue::try_from(format!("Bearer {}", token.expose()))
+            .map_err(|_| ClientError::InvalidToken)?;
+        value.set_sensitive(true);
+        Ok(Self { value: Some(value) })
     }
 }
 
-/// A connected RouteGuide client that puts the same deadline on every call; cheap to clone.
+impl Interceptor for BearerToken {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.value {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// The generated client as this wrapper calls it: over a channel, with the bearer token.
+pub type AuthorizedClient = GeneratedClient<InterceptedService<Channel, BearerToken>>;
+
+/// A connected RouteGuide client that puts the same deadline (and bearer token) on every
+/// call; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct RouteGuideClient {
-    inner: GeneratedClient<Channel>,
+    inner: AuthorizedClient,
     timeout: Option<Duration>,
 }
 
 impl RouteGuideClient {
-    /// Connects to `address` (`host:port` or an `http://` URI). `timeout` bounds the
-    /// connection attempt (5 s without one) and becomes the deadline of every call: a call
-    /// that has not finished when it passes fails with `DEADLINE_EXCEEDED`, even if the
-    /// server answers later.
+    /// Connects to `address` (`host:port`, an `http://` or an `https://` URI) in plain
+    /// text. `timeout` bounds the connection attempt (5 s without one) and becomes the
+    /// deadline of every call: a call that has not finished when it passes fails with
+    /// `DEADLINE_EXCEEDED`, even if the server answers later.
     ///
     /// # Errors
-    /// [`ClientError::InvalidAddress`] (also for `https://`, as TLS is not supported yet),
-    /// [`ClientError::Connect`], or [`ClientError::ConnectDeadline`] when `timeout` passes
-    /// while connecting.
+    /// As [`RouteGuideClient::connect_with`].
     pub async fn connect(address: &str, timeout: Option<Duration>) -> Result<Self, ClientError> {
-        let uri = normalise_address(address);
-        let invalid = |message: String| ClientError::InvalidAddress {
-            address: address.to_owned(),
-            message,
+        let options = ConnectOptions {
+            timeout,
+            ..ConnectOptions::default()
         };
-        match uri.split_once("://") {
-            Some((scheme, _)) if scheme.eq_ignore_ascii_case("http") => {}
-            Some((scheme, _)) if scheme.eq_ignore_ascii_case("https") => {
-                return Err(invalid("TLS is not supported yet; use http://".to_owned()));
+        Self::connect_with(address, &options).await
+    }
+
+    /// Connects to `address` as [`RouteGuideClient::connect`] does, over TLS for an
+    /// `https://` address (verifying the server's certificate, and presenting the client's
+    /// for mutual TLS), with `options.token` on every call.
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidAddress`] (also for `http://` with TLS settings),
+    /// [`ClientError::Tls`] for `https://` without settings on a system without roots,
+    /// [`ClientError::InvalidToken`], [`ClientError::Connect`] (also for a failed TLS
+    /// handshake), or [`ClientError::ConnectDeadline`] when the timeout passes first.
+    pub async fn connect_with(
+        address: &str,
+        options: &ConnectOptions,
+    ) -> Result<Self, ClientError> {
+        let uri = normalise_address(address);
+        let invalid = |message: &str| ClientError::InvalidAddress {
+            address: address.to_owned(),
+            message: message.to_owned(),
+        };
+        let tls = match uri.split_once("://") {
+            Some((scheme, _)) if scheme.eq_ignore_ascii_case("http") => {
+                if options.tls.is_some() {
+                    return Err(invalid("TLS settings need an https:// address"));
+                }
+                None
             }
-            _ => return Err(invalid("the scheme must be http://".to_owned())),
-        }
-        let endpoint = Endpoint::from_shared(uri.clone())
-            .map_err(|e| invalid(e.to_string()))?
+            Some((scheme, _)) if scheme.eq_ignore_ascii_case("https") => match &options.tls {
+                Some(tls) => Some(tls.clone()),
+                None => Some(ClientTls::load(&ClientTlsFiles::default())?),
+            },
+            _ => return Err(invalid("the scheme must be http:// or https://")),
+        };
+        let token = BearerToken::new(options.token.as_ref())?;
+        let mut endpoint = Endpoint::from_shared(uri.clone())
+            .map_err(|e| invalid(&e.to_string()))?
             .tcp_nodelay(true);
+        if let Some(tls) = tls {
+            endpoint =
+                endpoint
+                    .tls_config(tls.tonic_config())
+                    .map_err(|e| ClientError::Connect {
+                        address: uri.clone(),
+                        reason: innermost_cause(&e),
+                    })?;
+        }
+        let timeout = options.timeout;
         let limit = timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         let channel = match tokio::time::timeout(limit, endpoint.connect()).await {
             Ok(Ok(channel)) => channel,
@@ -221,21 +179,23 @@ impl RouteGuideClient {
                 });
             }
         };
-        Ok(Self::from_channel(channel, timeout))
+        Ok(Self::from_channel(channel, timeout, token))
     }
 
-    /// Returns a client over an existing channel whose calls have `timeout` as deadline.
-    pub fn from_channel(channel: Channel, timeout: Option<Duration>) -> Self {
+    /// Returns a client over an existing channel whose calls have `timeout` as deadline
+    /// and carry `token`.
+    pub fn from_channel(channel: Channel, timeout: Option<Duration>, token: BearerToken) -> Self {
         Self {
             // Servers may compress responses (grpc-python with gzip does); requests stay plain.
-            inner: GeneratedClient::new(channel)
+            inner: GeneratedClient::with_interceptor(channel, token)
                 .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
             timeout,
         }
     }
 
-    /// Returns the generated client, for calls this wrapper does not cover.
-    pub fn generated(&self) -> GeneratedClient<Channel> {
+    /// Returns the generated client (with the bearer token), for calls this wrapper does
+    /// not cover.
+    pub fn generated(&self) -> AuthorizedClient {
         self.inner.clone()
     }
 
@@ -344,41 +304,6 @@ pub(crate) fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> Stri
 mod tests {
     use super::*;
 
-    fn deadline_in(timeout: Duration) -> Option<CallDeadline> {
-        CallDeadline::starting_now(timeout)
-    }
-
-    fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> Option<tonic::Code> {
-        result.unwrap_err().code()
-    }
-
-    #[tokio::test]
-    async fn a_call_not_finished_by_its_deadline_is_deadline_exceeded() {
-        let answered = within("Get", deadline_in(Duration::from_secs(3600)), async {
-            Ok(1)
-        });
-        assert_eq!(answered.await.unwrap(), 1);
-        let status = within("Get", None, async {
-            Err::<(), _>(tonic::Status::not_found("x"))
-        });
-        assert_eq!(code(status.await), Some(tonic::Code::NotFound));
-
-        let never = std::future::pending::<Result<(), tonic::Status>>();
-        let error = within("Get", deadline_in(Duration::from_millis(1)), never).await;
-        let message = error.as_ref().unwrap_err().to_string();
-        assert_eq!(
-            message,
-            "Get failed: DEADLINE_EXCEEDED: the call did not finish within its 1ms deadline"
-        );
-        // An answer that is ready only after the deadline does not count.
-        let passed = Some(CallDeadline {
-            at: Instant::now(),
-            timeout: Duration::from_nanos(1),
-        });
-        let late = within("Get", passed, async { Ok(1) }).await;
-        assert_eq!(code(late), Some(tonic::Code::DeadlineExceeded));
-    }
-
     #[test]
     fn tonics_client_timeout_reads_as_deadline_exceeded() {
         let error = ClientError::rpc("Chat", tonic::Status::cancelled("Timeout expired"));
@@ -390,9 +315,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn https_is_refused_instead_of_sent_as_plain_text() {
-        let error = RouteGuideClient::connect("https://127.0.0.1:1", None).await;
-        let message = error.unwrap_err().to_string();
-        assert!(message.contains("TLS is not supported yet"), "{message}");
+    async fn tls_settings_are_refused_for_http_and_tokens_never_print() {
+        let files = ClientTlsFiles::default();
+        let options = ConnectOptions {
+            tls: ClientTls::load(&files).ok(),
+            ..ConnectOptions::default()
+        };
+        if options.tls.is_some() {
+            let error = RouteGuideClient::connect_with("http://127.0.0.1:1", &options).await;
+            let message = error.unwrap_err().to_string();
+            assert!(message.contains("need an https:// address"), "{message}");
+        }
+        let token = Secret::new("bad token");
+        let error = BearerToken::new(Some(&token)).unwrap_err().to_string();
+        assert!(!error.contains("bad token"), "{error}");
+        let token = BearerToken::new(Some(&Secret::new("s3cr3t"))).unwrap();
+        assert!(!format!("{token:?}").contains("s3cr3t"));
     }
 }

@@ -26,6 +26,8 @@ pub const DEFAULT_NOTES_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// Default number of live notes (`--chat-live`) queued per stream before it counts as
 /// fallen behind and ends with `RESOURCE_EXHAUSTED`.
 pub const DEFAULT_CHAT_LIVE_BUFFER: usize = 256;
+/// Default time a new connection has to finish its TLS handshake.
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default largest accepted request message in bytes.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -61,6 +63,10 @@ pub struct ServerConfig {
     pub rectangle_search: RectangleSearch,
     /// How often the note store is checked; health is `NOT_SERVING` while checks fail.
     pub notes_check_interval: Duration,
+    /// Whether server reflection (v1 and v1alpha) is served; `--no-reflection` removes it.
+    pub reflection: bool,
+    /// How long a new connection may take to finish its TLS handshake before it is closed.
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +87,8 @@ impl Default for ServerConfig {
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             rectangle_search: RectangleSearch::Index,
             notes_check_interval: DEFAULT_NOTES_CHECK_INTERVAL,
+            reflection: true,
+            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         }
     }
 }

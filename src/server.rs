@@ -1,9 +1,11 @@
 //! Server assembly: RouteGuide, health and reflection on one listener, with graceful shutdown.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::Either;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
@@ -14,17 +16,32 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tower::layer::util::Identity;
 use tower::{Layer, Service};
 
+use crate::auth::Authenticator;
 use crate::config::ServerConfig;
 use crate::health::health_reporter;
 use crate::index::SharedIndex;
 use crate::notes::NoteStore;
 use crate::notes_health::follow_note_store;
 use crate::pb;
-use crate::service::{DeadlineLayer, DeadlineService, RouteGuideService};
+use crate::service::{AuthLayer, AuthService, DeadlineLayer, DeadlineService, RouteGuideService};
+use crate::tls::{TlsAcceptor, TlsIncoming};
 
 /// The service that a layer given to [`serve_with_layer`] wraps: every call of every
-/// service (RouteGuide, health, reflection) after the deadline layer read its deadline.
-pub type CallStack = DeadlineService<Routes>;
+/// service (RouteGuide, health, reflection) before the auth layer checked its token and
+/// the deadline layer read its deadline.
+pub type CallStack = AuthService<DeadlineService<Routes>>;
+
+/// What guards the server's calls besides its bind address; the default guards nothing.
+///
+/// It holds handles, not files: whoever loaded them (the CLI) keeps clones and can
+/// replace what they hold (e.g. [`Authenticator::replace`]) while the server runs.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    /// The accepted bearer tokens; `None` lets every call in.
+    pub tokens: Option<Authenticator>,
+    /// TLS on every connection (mutual when it verifies clients); `None` is plain text.
+    pub tls: Option<TlsAcceptor>,
+}
 
 /// The encoded descriptor set of `proto/route_guide.proto`, served by reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -62,6 +79,11 @@ pub enum ServeError {
 /// `config.grace`; then open streams end with `UNAVAILABLE`, connections get a little
 /// longer to close, and the note store is closed last.
 ///
+/// With `security.tls` every connection must finish a TLS handshake (with a client
+/// certificate of the client CA for mutual TLS) within `config.tls_handshake_timeout`;
+/// with `security.tokens` every call but health and reflection needs a bearer token of the
+/// set. Listening beyond loopback without either logs a warning saying which is missing.
+///
 /// # Errors
 /// [`ServeError`] when the reflection descriptors are broken, the transport fails, or the
 /// note store cannot be closed.
@@ -70,9 +92,11 @@ pub async fn serve(
     index: impl Into<SharedIndex>,
     notes: Arc<dyn NoteStore>,
     config: &ServerConfig,
+    security: &Security,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    serve_with_layer(listener, index, notes, config, Identity::new(), shutdown).await
+    let layer = Identity::new();
+    serve_with_layer(listener, index, notes, config, security, layer, shutdown).await
 }
 
 /// Serves as [`serve`] does, with `layer` outermost in the stack every call passes through.
@@ -89,6 +113,7 @@ pub async fn serve_with_layer<L>(
     index: impl Into<SharedIndex>,
     notes: Arc<dyn NoteStore>,
     config: &ServerConfig,
+    security: &Security,
     layer: L,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError>
@@ -108,14 +133,13 @@ where
         health_reporter.set(service, ServingStatus::Serving);
     }
 
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let reflection = |enabled: bool| enabled.then(reflection_builder);
+    let reflection_v1 = reflection(config.reflection)
+        .map(|b| b.build_v1())
+        .transpose()?;
+    let reflection_v1alpha = reflection(config.reflection)
+        .map(|b| b.build_v1alpha())
+        .transpose()?;
 
     let service = Arc::new(
         RouteGuideService::new(index, Arc::clone(&notes), config.requests, drain.clone())
@@ -161,18 +185,28 @@ where
         }
     };
 
-    let serving = Server::builder()
+    let router = Server::builder()
         .http2_keepalive_interval(Some(config.keepalive_interval))
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
         .layer(layer)
+        .layer(AuthLayer::new(security.tokens.clone()))
         .layer(DeadlineLayer)
         .add_service(route_guide)
         .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(incoming, begin_shutdown);
+        .add_optional_service(reflection_v1)
+        .add_optional_service(reflection_v1alpha);
+    // Plain and TLS connections are different types; `Either` lets them share what follows.
+    let serving = match &security.tls {
+        None => Either::Left(router.serve_with_incoming_shutdown(incoming, begin_shutdown)),
+        Some(acceptor) => {
+            let timeout = config.tls_handshake_timeout;
+            let incoming = TlsIncoming::new(incoming, acceptor.clone(), timeout);
+            Either::Right(router.serve_with_incoming_shutdown(incoming, begin_shutdown))
+        }
+    };
     tokio::pin!(serving);
+    warn_if_exposed(address, security);
     tracing::info!(%address, "listening on {address}");
 
     let grace_over = async {
@@ -194,4 +228,67 @@ where
     tracing::info!("note store closed");
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Logs a warning for each guard a server reachable from other machines goes without:
+/// TLS (else calls and tokens cross the network readable by anyone on the path), and
+/// client authentication by token or client certificate (else anyone who reaches the port
+/// may call). A loopback address needs neither and logs nothing.
+fn warn_if_exposed(address: SocketAddr, security: &Security) {
+    if !is_reachable_from_elsewhere(address) {
+        return;
+    }
+    if security.tls.is_none() {
+        tracing::warn!(
+            %address,
+            "serving plain text on a non-loopback address: calls (and tokens) can be read \
+             and changed on the network; give --tls-cert and --tls-key"
+        );
+    }
+    let mutual = security
+        .tls
+        .as_ref()
+        .is_some_and(|tls| tls.current().is_mutual());
+    if security.tokens.is_none() && !mutual {
+        tracing::warn!(
+            %address,
+            "serving without authentication on a non-loopback address: anyone who reaches \
+             it can call; give --auth-token-file or --tls-client-ca"
+        );
+    }
+}
+
+/// Returns whether other machines may reach `address`: anything but a loopback address
+/// (IPv4-mapped `::ffff:127.0.0.1` included), so also `0.0.0.0` and `[::]`.
+fn is_reachable_from_elsewhere(address: SocketAddr) -> bool {
+    !address.ip().to_canonical().is_loopback()
+}
+
+/// Returns a reflection builder that knows the RouteGuide and health descriptors.
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_addresses_are_out_of_reach() {
+        for (address, reachable) in [
+            ("127.0.0.1:1", false),
+            ("127.0.0.2:1", false),
+            ("[::1]:1", false),
+            ("[::ffff:127.0.0.1]:1", false),
+            ("0.0.0.0:1", true),
+            ("[::]:1", true),
+            ("192.0.2.7:1", true),
+            ("[2001:db8::1]:1", true),
+        ] {
+            let parsed: SocketAddr = address.parse().unwrap();
+            assert_eq!(is_reachable_from_elsewhere(parsed), reachable, "{address}");
+        }
+    }
 }

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use routeguide::loadgen::{self, BenchReport, LoadConfig, RectShape, Rpc, Workload};
 
 use super::record::load_index;
+use super::security::ClientSecurityArgs;
 use super::values::{
     parse_duration, parse_positive, parse_positive_duration, parse_positive_size,
     parse_server_address,
@@ -33,14 +34,17 @@ pub enum RpcArg {
 /// Arguments of `bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Server address, `host:port` or `http://host:port` (no TLS).
+    /// Server address: `host:port` (plain text, or TLS when a TLS flag is given),
+    /// `http://host:port` or `https://host:port`.
     #[arg(
         long,
         env = "ROUTEGUIDE_ADDR",
-        default_value = "http://127.0.0.1:50051",
+        default_value = "127.0.0.1:50051",
         value_parser = parse_server_address
     )]
     pub addr: String,
+    #[command(flatten)]
+    pub security: ClientSecurityArgs,
     /// The RPC to drive.
     #[arg(
         env = "ROUTEGUIDE_RPC",
@@ -107,6 +111,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         RectShape::Square(args.rect_size)
     };
+    let (address, tls) = args.security.target(&args.addr)?;
     let db = args.db.clone();
     let index = tokio::task::spawn_blocking(move || load_index(db.as_deref())).await??;
     let workload = Workload::new(
@@ -125,13 +130,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         _ => args.concurrency,
     };
     let config = LoadConfig {
-        address: args.addr.clone(),
+        address,
         concurrency,
         connections: args.connections,
         duration: args.duration,
         warmup: args.warmup,
         seed: args.seed,
         server_pid: args.server_pid,
+        tls,
+        token: args.security.token.clone(),
     };
     let progress = Arc::new(AtomicU64::new(0));
     let ticker = spawn_progress(Arc::clone(&progress), args.warmup + args.duration);

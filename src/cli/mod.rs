@@ -11,6 +11,7 @@ mod list;
 mod output;
 mod record;
 mod reload;
+mod security;
 mod serve;
 mod values;
 
@@ -18,13 +19,15 @@ use std::fmt;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use routeguide::client::{ClientError, RouteGuideClient};
+use routeguide::client::{ClientError, ConnectOptions, RouteGuideClient};
 use routeguide::config::ConfigError;
 use routeguide::geo::GeoPoint;
 use routeguide::loadgen::LoadgenError;
+use routeguide::tls::TlsError;
 
 use coords::{PointText, Units};
 use output::Printer;
+use security::ClientSecurityArgs;
 use values::{parse_positive_duration, parse_server_address};
 
 /// Exit code for every other failure (unreadable files, broken databases, bad route lines).
@@ -119,11 +122,12 @@ impl Command {
 /// Options every client subcommand takes.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
-    /// Server address, `host:port` or `http://host:port` (no TLS yet).
+    /// Server address: `host:port` (plain text, or TLS when a TLS flag is given),
+    /// `http://host:port` or `https://host:port`.
     #[arg(
         long,
         env = "ROUTEGUIDE_ADDR",
-        default_value = "http://127.0.0.1:50051",
+        default_value = "127.0.0.1:50051",
         value_parser = parse_server_address
     )]
     pub addr: String,
@@ -134,12 +138,21 @@ pub struct ClientArgs {
     /// Print one proto3 JSON object per line instead of sentences.
     #[arg(long, env = "ROUTEGUIDE_JSON")]
     pub json: bool,
+    #[command(flatten)]
+    pub security: ClientSecurityArgs,
 }
 
 impl ClientArgs {
-    /// Returns a connected client whose calls carry the `--timeout` deadline.
-    pub async fn connect(&self) -> Result<RouteGuideClient, ClientError> {
-        RouteGuideClient::connect(&self.addr, Some(self.timeout)).await
+    /// Returns a connected client whose calls carry the `--timeout` deadline and the
+    /// `--token`, over TLS when the address or the TLS flags ask for it.
+    pub async fn connect(&self) -> anyhow::Result<RouteGuideClient> {
+        let (address, tls) = self.security.target(&self.addr)?;
+        let options = ConnectOptions {
+            timeout: Some(self.timeout),
+            tls,
+            token: self.security.token.clone(),
+        };
+        Ok(RouteGuideClient::connect_with(&address, &options).await?)
     }
 
     /// Returns the printer for `--json`.
@@ -203,13 +216,18 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         if cause.is::<UsageError>() || cause.is::<ConfigError>() {
             return EXIT_USAGE;
         }
+        if let Some(tls) = cause.downcast_ref::<TlsError>() {
+            return tls_exit_code(tls);
+        }
         if let Some(client) = cause.downcast_ref::<ClientError>() {
             return client.code().map_or(EXIT_USAGE, code_for_status);
         }
         if let Some(loadgen) = cause.downcast_ref::<LoadgenError>() {
             return match loadgen {
                 LoadgenError::Connect { .. } => EXIT_UNAVAILABLE,
-                LoadgenError::InvalidAddress { .. } | LoadgenError::Zero(_) => EXIT_USAGE,
+                LoadgenError::InvalidAddress { .. }
+                | LoadgenError::Zero(_)
+                | LoadgenError::InvalidToken => EXIT_USAGE,
             };
         }
         if let Some(status) = cause.downcast_ref::<tonic::Status>() {
@@ -217,6 +235,15 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         }
     }
     EXIT_FAILURE
+}
+
+/// Returns the exit code of a TLS failure: a setting the command line must change (2) or
+/// a file that cannot be used (1).
+fn tls_exit_code(error: &TlsError) -> u8 {
+    match error {
+        TlsError::NoSystemRoots | TlsError::ServerName { .. } => EXIT_USAGE,
+        _ => EXIT_FAILURE,
+    }
 }
 
 /// Returns the error and its causes joined by `: `, leaving out a cause whose text is

@@ -12,13 +12,14 @@ use routeguide::notes::{LiveFeed, NoteStoreUrl};
 use routeguide::service::RectangleSearch;
 
 use super::UsageError;
-use super::values::{parse_duration, parse_listen_address, parse_positive};
+use super::security::ServerSecurityArgs;
+use super::values::{listen_parts, parse_duration, parse_listen_address, parse_positive};
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (`host:port`, `http://` allowed; no TLS yet); port 0 picks a
-    /// free port (logged).
+    /// Address to listen on (`host:port`; `http://` allowed, `https://` with `--tls-cert`);
+    /// port 0 picks a free port (logged).
     #[arg(long, env = "ROUTEGUIDE_ADDR", default_value = "127.0.0.1:50051", value_parser = parse_listen_address)]
     pub addr: String,
     /// Feature database in the canonical JSON format (default: the built-in 100 features).
@@ -56,6 +57,11 @@ pub struct ServeArgs {
     /// benchmark baseline; results are identical).
     #[arg(long, env = "ROUTEGUIDE_LINEAR_SCAN")]
     pub linear_scan: bool,
+    #[command(flatten)]
+    pub security: ServerSecurityArgs,
+    /// Do not serve server reflection (grpc.reflection.v1 and v1alpha).
+    #[arg(long, env = "ROUTEGUIDE_NO_REFLECTION")]
+    pub no_reflection: bool,
 }
 
 impl ServeArgs {
@@ -69,6 +75,7 @@ impl ServeArgs {
             } else {
                 RectangleSearch::Index
             },
+            reflection: !self.no_reflection,
             ..ServerConfig::default()
         };
         config.requests.max_note_bytes = self.max_note_bytes;
@@ -82,6 +89,26 @@ impl ServeArgs {
 /// Runs the server until a shutdown signal, then drains and returns.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
+    let (scheme, addr) = listen_parts(&args.addr);
+    let tls = args.security.tls_files().is_some();
+    match scheme {
+        Some(true) if !tls => {
+            return Err(UsageError(format!(
+                "invalid value '{}' for '--addr': https:// needs --tls-cert and --tls-key",
+                args.addr
+            ))
+            .into());
+        }
+        Some(false) if tls => {
+            return Err(UsageError(format!(
+                "invalid value '{}' for '--addr': --tls-cert serves https://, not http://",
+                args.addr
+            ))
+            .into());
+        }
+        _ => {}
+    }
+    let security = args.security.load()?;
     let live = args
         .chat_live
         .then(|| LiveFeed::new(config::DEFAULT_CHAT_LIVE_BUFFER));
@@ -90,7 +117,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // before any store is opened.
     let index = SharedIndex::new(Arc::new(load_database(args.db.clone()).await?));
     let notes = url.open(config.retention, live).await?;
-    let addr = &args.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -102,6 +128,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         index,
         notes,
         &config,
+        &security,
         routeguide::shutdown::terminate_signal(),
     )
     .await;

@@ -52,26 +52,34 @@ pub fn parse_positive_size(text: &str) -> Result<f64, String> {
     }
 }
 
-/// Returns a server address for the clients (`host:port` or `http://host:port`), refusing
-/// `https://`, which would otherwise be sent as plain text.
+/// Returns a server address (`host:port`, `http://host:port` or `https://host:port`),
+/// refusing other schemes. Whether TLS is used is decided with the TLS flags.
 pub fn parse_server_address(text: &str) -> Result<String, String> {
     match text.split_once("://") {
         None => Ok(text.to_owned()),
-        Some((scheme, _)) if scheme.eq_ignore_ascii_case("http") => Ok(text.to_owned()),
-        Some((scheme, _)) if scheme.eq_ignore_ascii_case("https") => {
-            Err("TLS is not supported yet; use http://".to_owned())
+        Some((scheme, _))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
+            Ok(text.to_owned())
         }
-        Some((scheme, _)) => Err(format!("unknown scheme {scheme:?}; use http://host:port")),
+        Some((scheme, _)) => Err(format!(
+            "unknown scheme {scheme:?}; use host:port, http://host:port or https://host:port"
+        )),
     }
 }
 
-/// Returns the address `serve` listens on, without an `http://` prefix.
+/// Returns the address `serve` listens on as typed; [`listen_parts`] splits off a scheme.
 pub fn parse_listen_address(text: &str) -> Result<String, String> {
-    let address = parse_server_address(text)?;
-    Ok(match address.split_once("://") {
-        Some((_, rest)) => rest.to_owned(),
-        None => address,
-    })
+    parse_server_address(text)
+}
+
+/// Returns whether `address` names `https://` (`Some(true)`), `http://` (`Some(false)`) or
+/// no scheme (`None`), and the address without its scheme.
+pub fn listen_parts(address: &str) -> (Option<bool>, &str) {
+    match address.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme.eq_ignore_ascii_case("https")), rest),
+        None => (None, address),
+    }
 }
 
 #[cfg(test)]
@@ -116,33 +124,18 @@ mod tests {
     }
 
     #[test]
-    fn addresses_refuse_tls_and_unknown_schemes() {
-        assert_eq!(
-            parse_server_address("127.0.0.1:1"),
-            Ok("127.0.0.1:1".to_owned())
-        );
-        assert_eq!(
-            parse_server_address("HTTP://h:1"),
-            Ok("HTTP://h:1".to_owned())
-        );
-        assert_eq!(
-            parse_server_address("https://h:1"),
-            Err("TLS is not supported yet; use http://".to_owned())
-        );
-        assert!(
-            parse_server_address("Https://h:1")
-                .unwrap_err()
-                .contains("TLS")
-        );
+    fn addresses_take_http_and_https_and_refuse_other_schemes() {
+        for address in ["127.0.0.1:1", "HTTP://h:1", "https://h:1", "Https://h:1"] {
+            assert_eq!(parse_server_address(address), Ok(address.to_owned()));
+        }
         assert!(
             parse_server_address("grpc://h:1")
                 .unwrap_err()
                 .contains("\"grpc\"")
         );
-        assert_eq!(
-            parse_listen_address("http://0.0.0.0:1"),
-            Ok("0.0.0.0:1".to_owned())
-        );
-        assert!(parse_listen_address("https://0.0.0.0:1").is_err());
+        assert_eq!(listen_parts("http://0.0.0.0:1"), (Some(false), "0.0.0.0:1"));
+        assert_eq!(listen_parts("HTTPS://0.0.0.0:1"), (Some(true), "0.0.0.0:1"));
+        assert_eq!(listen_parts("0.0.0.0:1"), (None, "0.0.0.0:1"));
+        assert!(parse_listen_address("unix://x").is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! `Connection`: one HTTP/2 connection that generated clients call through directly.
+//! `Connection`: one HTTP/2 connection (plain or TLS) that generated clients call through
+//! directly.
 //!
 //! A tonic `Channel` puts a request queue and its own task between every call and the
 //! connection (so that it can reconnect and balance), which costs the load generator CPU
@@ -20,6 +21,7 @@ use tokio::net::TcpStream;
 use super::LoadgenError;
 use crate::client::innermost_cause;
 use crate::pb::route_guide_client::RouteGuideClient;
+use crate::tls::ClientTls;
 
 /// The `user-agent` of every request.
 static USER_AGENT: http::HeaderValue =
@@ -31,21 +33,33 @@ pub(super) struct Connection {
     send: SendRequest<tonic::body::Body>,
     /// Scheme and authority for the requests' URIs (no path).
     origin: Uri,
+    /// The `authorization` header every request carries, if any.
+    authorization: Option<http::HeaderValue>,
 }
 
 impl Connection {
-    /// Opens a plain-text HTTP/2 connection (TCP_NODELAY, as the server sets it) to the
-    /// authority of `uri` and drives it on a task of its own until every handle is gone.
-    pub(super) async fn open(uri: Uri, timeout: Duration) -> Result<Self, LoadgenError> {
+    /// Opens an HTTP/2 connection (TCP_NODELAY, as the server sets it) to the authority
+    /// of `uri`, over TLS for `https://` (with `tls`, which it needs) and in plain text for
+    /// `http://`, and drives it on a task of its own until every handle is gone.
+    pub(super) async fn open(
+        uri: Uri,
+        timeout: Duration,
+        tls: Option<&ClientTls>,
+    ) -> Result<Self, LoadgenError> {
         let failed = |message: String| LoadgenError::Connect {
             address: uri.to_string(),
             message,
         };
-        if uri.scheme() != Some(&http::uri::Scheme::HTTP) {
-            return Err(failed(
-                "the load generator speaks plain-text HTTP/2 (http://) only".to_owned(),
-            ));
-        }
+        let scheme = match (uri.scheme(), tls) {
+            (Some(scheme), None) if *scheme == http::uri::Scheme::HTTP => scheme.clone(),
+            (Some(scheme), Some(_)) if *scheme == http::uri::Scheme::HTTPS => scheme.clone(),
+            (_, None) => {
+                return Err(failed("https:// needs TLS settings".to_owned()));
+            }
+            (_, Some(_)) => {
+                return Err(failed("TLS settings need an https:// address".to_owned()));
+            }
+        };
         let authority = uri
             .authority()
             .ok_or_else(|| failed("the address has no host".to_owned()))?;
@@ -60,21 +74,58 @@ impl Connection {
             .map_err(|_| failed(format!("timed out after {timeout:?}")))?
             .map_err(|e| failed(e.to_string()))?;
         tcp.set_nodelay(true).map_err(|e| failed(e.to_string()))?;
-        let (send, connection) = http2::Builder::new(TokioExecutor::new())
-            .handshake(TokioIo::new(tcp))
-            .await
-            // hyper's own message is only "http2 error"; the cause says what went wrong.
-            .map_err(|e| failed(innermost_cause(&e)))?;
-        tokio::spawn(connection);
+        let http2 = http2::Builder::new(TokioExecutor::new());
+        // hyper's own message is only "http2 error"; the cause says what went wrong.
+        let send = match tls {
+            None => {
+                let (send, connection) = http2
+                    .handshake(TokioIo::new(tcp))
+                    .await
+                    .map_err(|e| failed(innermost_cause(&e)))?;
+                tokio::spawn(connection);
+                send
+            }
+            Some(tls) => {
+                let name = tls.server_name(host).map_err(|e| failed(e.to_string()))?;
+                let connector = tokio_rustls::TlsConnector::from(tls.rustls_config());
+                let stream = tokio::time::timeout(timeout, connector.connect(name, tcp))
+                    .await
+                    .map_err(|_| failed(format!("TLS handshake timed out after {timeout:?}")))?
+                    .map_err(|e| failed(innermost_cause(&e)))?;
+                if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
+                    return Err(failed(
+                        "the server did not agree to HTTP/2 (ALPN h2)".to_owned(),
+                    ));
+                }
+                let (send, connection) = http2
+                    .handshake(TokioIo::new(stream))
+                    .await
+                    .map_err(|e| failed(innermost_cause(&e)))?;
+                tokio::spawn(connection);
+                send
+            }
+        };
         // A path in the address is not a prefix of the method paths: only the server's
         // scheme and authority go into the requests.
         let origin = Uri::builder()
-            .scheme(http::uri::Scheme::HTTP)
+            .scheme(scheme)
             .authority(authority.clone())
             .path_and_query("/")
             .build()
             .map_err(|e| failed(e.to_string()))?;
-        Ok(Self { send, origin })
+        Ok(Self {
+            send,
+            origin,
+            authorization: None,
+        })
+    }
+
+    /// Returns the connection with `authorization` on every request it sends.
+    pub(super) fn with_authorization(self, authorization: Option<http::HeaderValue>) -> Self {
+        Self {
+            authorization,
+            ..self
+        }
     }
 
     /// Returns whether the connection has closed (the server went away or sent GOAWAY);
@@ -105,9 +156,11 @@ impl tower::Service<http::Request<tonic::body::Body>> for Connection {
 
     fn call(&mut self, mut request: http::Request<tonic::body::Body>) -> Self::Future {
         // gRPC clients name themselves; a tonic `Channel` would have said "tonic/...".
-        request
-            .headers_mut()
-            .insert(http::header::USER_AGENT, USER_AGENT.clone());
+        let headers = request.headers_mut();
+        headers.insert(http::header::USER_AGENT, USER_AGENT.clone());
+        if let Some(authorization) = &self.authorization {
+            headers.insert(http::header::AUTHORIZATION, authorization.clone());
+        }
         Box::pin(self.send.send_request(request))
     }
 }

@@ -29,7 +29,9 @@ pub use stats::{Latency, Messages, Recorder, Throughput};
 use workload::Caller;
 pub use workload::{MessageCounters, RectShape, Rpc, Workload};
 
+use crate::auth::Secret;
 use crate::client::normalise_address;
+use crate::tls::ClientTls;
 
 /// Says why a benchmark could not run.
 #[derive(Debug, thiserror::Error)]
@@ -53,10 +55,13 @@ pub enum LoadgenError {
     /// A setting is unusable.
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    /// The bearer token cannot be sent in a header; the error never quotes it.
+    #[error("the bearer token must be visible ASCII characters without spaces")]
+    InvalidToken,
 }
 
 /// How to drive the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct LoadConfig {
     /// Server address, `host:port` or a URI.
     pub address: String,
@@ -72,6 +77,10 @@ pub struct LoadConfig {
     pub seed: u64,
     /// The server's process id, to report its CPU use too (local servers only).
     pub server_pid: Option<u32>,
+    /// TLS for the connections (an `https://` address needs it); `None` is plain text.
+    pub tls: Option<ClientTls>,
+    /// The token every call carries as `authorization: Bearer TOKEN`.
+    pub token: Option<Secret>,
 }
 
 /// CPU use over the measured window.
@@ -138,9 +147,11 @@ pub async fn run(
     if config.connections == 0 {
         return Err(LoadgenError::Zero("connections"));
     }
+    let authorization = config.token.as_ref().map(bearer_header).transpose()?;
     let mut connections = Vec::with_capacity(config.connections);
     for _ in 0..config.connections {
-        connections.push(connect(&config.address).await?);
+        let connection = connect(&config.address, config.tls.as_ref()).await?;
+        connections.push(connection.with_authorization(authorization.clone()));
     }
 
     let started = Instant::now();
@@ -244,8 +255,20 @@ fn total_messages(counters: &[Arc<MessageCounters>]) -> Messages {
         })
 }
 
-/// Opens one HTTP/2 connection to `address`.
-async fn connect(address: &str) -> Result<Connection, LoadgenError> {
+/// Returns the `authorization` header value of `token`, marked sensitive (never indexed
+/// by HPACK, hidden from `Debug`).
+fn bearer_header(token: &Secret) -> Result<http::HeaderValue, LoadgenError> {
+    if !token.is_valid_token() {
+        return Err(LoadgenError::InvalidToken);
+    }
+    let mut value = http::HeaderValue::try_from(format!("Bearer {}", token.expose()))
+        .map_err(|_| LoadgenError::InvalidToken)?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Opens one HTTP/2 connection to `address`, over TLS with `tls`.
+async fn connect(address: &str, tls: Option<&ClientTls>) -> Result<Connection, LoadgenError> {
     let uri: http::Uri =
         normalise_address(address)
             .parse()
@@ -253,7 +276,7 @@ async fn connect(address: &str) -> Result<Connection, LoadgenError> {
                 address: address.to_owned(),
                 message: e.to_string(),
             })?;
-    Connection::open(uri, Duration::from_secs(5)).await
+    Connection::open(uri, Duration::from_secs(5), tls).await
 }
 
 /// One closed-loop worker and what it owns.

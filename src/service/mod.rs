@@ -3,6 +3,7 @@
 //! This is the only place that maps domain errors to `tonic::Status`; each RPC lives in
 //! its own file.
 
+mod auth;
 mod bounded_stream;
 mod call_log;
 mod convert;
@@ -19,6 +20,7 @@ use futures::Stream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
+pub use auth::{AuthLayer, AuthService};
 pub use deadline::{Deadline, DeadlineLayer, DeadlineService, parse_grpc_timeout};
 
 use crate::index::SharedIndex;

@@ -1,4 +1,4 @@
-//! Exit codes a new user meets: bad option values (2), `https://` (2), deadlines (4), an
+//! Exit codes a new user meets: bad option values (2), deadlines (4), an
 //! unreachable server (3), a benchmark whose every call fails, and `gen` failing cleanly.
 
 use std::path::PathBuf;
@@ -111,21 +111,6 @@ fn zero_and_invalid_option_values_exit_2_naming_the_option() {
     );
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert!(left.is_empty(), "gen left {left:?}");
-}
-
-#[test]
-fn https_addresses_are_refused_until_tls_exists() {
-    let message = "TLS is not supported yet; use http://";
-    check_usage_error(&["get", "0,0", "--addr", "https://127.0.0.1:1"], message);
-    check_usage_error(&["bench", "--addr", "https://127.0.0.1:1"], message);
-    check_usage_error(&["serve", "--addr", "https://127.0.0.1:0"], message);
-    let output = routeguide()
-        .args(["list", "0,0", "1,1"])
-        .env("ROUTEGUIDE_ADDR", "HTTPS://127.0.0.1:1")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(stderr(&output).contains(message), "{}", stderr(&output));
 }
 
 #[test]

@@ -1,11 +1,16 @@
 //! The `routeguide` binary end to end: subcommands, typed coordinates, output formats, exit
-//! codes, bad databases, the README's commands and graceful shutdown on real signals.
+//! codes, bad databases, the README's commands, TLS and tokens, and graceful shutdown on
+//! real signals.
 
 mod bad_database;
 mod client_commands;
 mod coordinates;
 mod exit_codes;
+#[path = "../shared/pki.rs"]
+mod pki;
 mod process;
 mod readme;
 mod reload;
+mod security;
 mod signals;
+mod system_roots;

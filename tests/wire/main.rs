@@ -1,6 +1,7 @@
 //! End-to-end behaviour of the server over real TCP on 127.0.0.1, one module per concern.
 
 mod abandonment;
+mod auth;
 mod deadlines;
 mod get_feature;
 mod health_reflection;
@@ -10,6 +11,8 @@ mod live_chat;
 mod loadgen;
 mod logs;
 mod notes_health;
+#[path = "../shared/pki.rs"]
+mod pki;
 mod point_layouts;
 mod raw_codec;
 mod raw_h2;
@@ -19,3 +22,4 @@ mod route_chat;
 mod shutdown;
 mod slow_reader;
 mod support;
+mod tls;

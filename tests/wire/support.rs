@@ -8,6 +8,7 @@ use routeguide::geo::GeoPoint;
 use routeguide::index::{FeatureIndex, FeatureIndexBuilder};
 use routeguide::notes::{MemoryNoteStore, NoteStore};
 use routeguide::pb;
+use routeguide::server::Security;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -33,7 +34,8 @@ impl TestServer {
     /// Starts a server on the built-in database with `config` and `notes` as its store.
     pub async fn start_with_notes(config: ServerConfig, notes: Arc<dyn NoteStore>) -> Self {
         let layer = tower::layer::util::Identity::new();
-        Self::start_full(routeguide::db::builtin(), config, layer, notes).await
+        let security = Security::default();
+        Self::start_full(routeguide::db::builtin(), config, security, layer, notes).await
     }
 
     /// Starts a server on `index` with `config` and `layer` outermost in its stack.
@@ -49,13 +51,42 @@ impl TestServer {
             + 'static,
         <L::Service as tower::Service<http::Request<tonic::body::Body>>>::Future: Send,
     {
-        let notes: Arc<dyn NoteStore> = Arc::new(MemoryNoteStore::new(config.retention));
-        Self::start_full(index, config, layer, notes).await
+        Self::start_guarded(index, config, Security::default(), layer).await
     }
 
+    /// Starts a server on the built-in database guarded by `security`.
+    pub async fn start_secured(config: ServerConfig, security: Security) -> Self {
+        let layer = tower::layer::util::Identity::new();
+        Self::start_guarded(routeguide::db::builtin(), config, security, layer).await
+    }
+
+    /// Starts a server on `index` with `config`, `security` and `layer` outermost.
+    pub async fn start_guarded<L>(
+        index: FeatureIndex,
+        config: ServerConfig,
+        security: Security,
+        layer: L,
+    ) -> Self
+    where
+        L: tower::Layer<routeguide::server::CallStack> + Clone + Send + 'static,
+        L::Service: tower::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = std::convert::Infallible,
+            > + Clone
+            + Send
+            + 'static,
+        <L::Service as tower::Service<http::Request<tonic::body::Body>>>::Future: Send,
+    {
+        let notes: Arc<dyn NoteStore> = Arc::new(MemoryNoteStore::new(config.retention));
+        Self::start_full(index, config, security, layer, notes).await
+    }
+
+    /// Starts a server on `index` with `config`, `security`, `layer` and `notes`.
     async fn start_full<L>(
         index: FeatureIndex,
         config: ServerConfig,
+        security: Security,
         layer: L,
         notes: Arc<dyn NoteStore>,
     ) -> Self
@@ -84,6 +115,7 @@ impl TestServer {
                 Arc::new(index),
                 notes,
                 &config,
+                &security,
                 layer,
                 shutdown,
             )
