@@ -12,6 +12,7 @@ use routeguide::notes::{LiveFeed, NoteStoreUrl};
 use routeguide::service::RectangleSearch;
 
 use super::UsageError;
+use super::reload::Reloadable;
 use super::security::ServerSecurityArgs;
 use super::values::{listen_parts, parse_duration, parse_listen_address, parse_positive};
 
@@ -121,8 +122,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     // Installed before the server listens, so no SIGHUP finds the default action (exit).
-    let reloader = super::reload::spawn_database_reloader(args.db.clone(), index.clone())
-        .context("cannot listen for SIGHUP")?;
+    let reloader = super::reload::spawn_reloader(Reloadable {
+        db: args.db.clone(),
+        index: index.clone(),
+        tls: args.security.tls_files().zip(security.tls.clone()),
+        tokens: args
+            .security
+            .auth_token_file
+            .clone()
+            .zip(security.tokens.clone()),
+    })
+    .context("cannot listen for SIGHUP")?;
     let served = routeguide::server::serve(
         listener,
         index,

@@ -63,3 +63,101 @@ async fn sighup_swaps_in_a_new_database_and_keeps_the_old_one_when_the_new_file_
     assert_eq!(name_at_1_1(&mut client).await, "third");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Returns a client of `addr` over TLS trusting `ca` (a PEM file) for the name localhost.
+async fn tls_client(
+    addr: &str,
+    ca: &std::path::Path,
+) -> Result<pb::route_guide_client::RouteGuideClient<tonic::transport::Channel>, String> {
+    let ca = tonic::transport::Certificate::from_pem(std::fs::read(ca).unwrap());
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(ca)
+        .domain_name("localhost");
+    let channel = tonic::transport::Channel::from_shared(format!("https://{addr}"))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .map_err(|error| format!("{error:?}"))?;
+    Ok(pb::route_guide_client::RouteGuideClient::new(channel))
+}
+
+/// Returns the status code of a GetFeature sent with `token`.
+async fn get_with_token(
+    client: &mut pb::route_guide_client::RouteGuideClient<tonic::transport::Channel>,
+    token: &str,
+) -> tonic::Code {
+    let mut request = tonic::Request::new(pb::Point {
+        latitude: 0,
+        longitude: 0,
+    });
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    match client.get_feature(request).await {
+        Ok(_) => tonic::Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+#[tokio::test]
+async fn sighup_reloads_tokens_and_the_tls_certificate_and_keeps_open_connections() {
+    use super::pki::Pki;
+    use tonic::Code;
+
+    let pki = Pki::new("reload");
+    let (old_ca, new_ca) = (pki.ca("old-ca"), pki.ca("new-ca"));
+    let old = pki.leaf(&old_ca, "old", &["localhost"]);
+    let new = pki.leaf(&new_ca, "new", &["localhost"]);
+    let copy = |from: &std::path::Path, to: &str| {
+        std::fs::write(pki.path(to), std::fs::read(from).unwrap()).unwrap();
+        pki.path(to)
+    };
+    let cert = copy(&old.cert, "serving.pem");
+    let key = copy(&old.key, "serving.key");
+    let tokens = pki.write("tokens.txt", "alpha\n");
+    let server = ServerProcess::start(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+        "--auth-token-file",
+        tokens.to_str().unwrap(),
+    ]);
+    let mut open = tls_client(&server.addr, &old_ca.cert).await.unwrap();
+    assert_eq!(get_with_token(&mut open, "alpha").await, Code::Ok);
+    assert_eq!(
+        get_with_token(&mut open, "beta").await,
+        Code::Unauthenticated
+    );
+
+    copy(&new.cert, "serving.pem");
+    copy(&new.key, "serving.key");
+    pki.write("tokens.txt", "# rotated\nbeta\n");
+    server.signal("HUP");
+    server.wait_for_log("tokens reloaded", 1, LIMIT);
+    server.wait_for_log("tls certificate reloaded", 1, LIMIT);
+
+    // The open connection stays, and its calls meet the new tokens.
+    assert_eq!(get_with_token(&mut open, "beta").await, Code::Ok);
+    assert_eq!(
+        get_with_token(&mut open, "alpha").await,
+        Code::Unauthenticated
+    );
+    // New connections get the new certificate.
+    let mut fresh = tls_client(&server.addr, &new_ca.cert).await.unwrap();
+    assert_eq!(get_with_token(&mut fresh, "beta").await, Code::Ok);
+    let refused = match tls_client(&server.addr, &old_ca.cert).await {
+        Ok(mut client) => get_with_token(&mut client, "beta").await,
+        Err(_) => Code::Unavailable,
+    };
+    assert_eq!(refused, Code::Unavailable, "the old CA still verified");
+
+    // A token file without tokens is refused; the previous tokens stay.
+    pki.write("tokens.txt", "# nothing\n");
+    server.signal("HUP");
+    let log = server.wait_for_log("token reload failed", 1, LIMIT);
+    assert!(!log.contains("beta"), "a token in the log: {log}");
+    assert_eq!(get_with_token(&mut open, "beta").await, Code::Ok);
+}
