@@ -3,6 +3,7 @@
 mod bench;
 mod bench_parse;
 mod chat;
+mod config_file;
 mod coords;
 mod demo;
 mod r#gen;
@@ -25,6 +26,7 @@ use routeguide::geo::GeoPoint;
 use routeguide::loadgen::LoadgenError;
 use routeguide::tls::TlsError;
 
+pub use config_file::parse_command_line;
 use coords::{PointText, Units};
 use output::Printer;
 use security::ClientSecurityArgs;
@@ -82,6 +84,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
+    #[command(args_override_self = true)]
     Serve(serve::ServeArgs),
     /// GetFeature: print the feature at LAT,LON.
     Get(get::GetArgs),

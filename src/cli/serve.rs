@@ -60,6 +60,14 @@ pub struct ServeArgs {
     pub linear_scan: bool,
     #[command(flatten)]
     pub security: ServerSecurityArgs,
+    /// Read further settings from this TOML file, whose keys are these flags' names
+    /// (`max-message-bytes = 1048576`); flags and `ROUTEGUIDE_*` variables win over it.
+    #[arg(long, env = "ROUTEGUIDE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the effective configuration (with where each value came from, secrets
+    /// masked) as TOML and exit.
+    #[arg(long)]
+    pub print_config: bool,
     /// Do not serve server reflection (grpc.reflection.v1 and v1alpha).
     #[arg(long, env = "ROUTEGUIDE_NO_REFLECTION")]
     pub no_reflection: bool,

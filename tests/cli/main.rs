@@ -4,6 +4,7 @@
 
 mod bad_database;
 mod client_commands;
+mod config_file;
 mod coordinates;
 mod exit_codes;
 #[path = "../shared/pki.rs"]
