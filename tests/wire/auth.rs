@@ -9,20 +9,18 @@ use routeguide::auth::{Authenticator, TokenSet};
 use routeguide::config::ServerConfig;
 use routeguide::pb;
 use routeguide::server::Security;
-use tonic::codec::CompressionEncoding;
 use tonic::{Code, Request, Status};
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
 
+use super::every_rpc::{self, RPCS};
 use super::logs::logs;
 use super::support::{TestServer, pb_point};
 
 /// The token file of these tests: the second token is `wire-token-beta`.
 const TOKENS: &str = "# test tokens\nwire-token-alpha\n\nwire-token-beta\n";
-
-const RPCS: [&str; 4] = ["GetFeature", "ListFeatures", "RecordRoute", "RouteChat"];
 
 fn security() -> Security {
     let tokens = TokenSet::parse(Path::new("tokens.txt"), TOKENS).unwrap();
@@ -32,18 +30,7 @@ fn security() -> Security {
     }
 }
 
-/// Returns `message` in a request that carries `authorization` when given.
-fn request<T>(message: T, authorization: Option<&str>) -> Request<T> {
-    let mut request = Request::new(message);
-    if let Some(value) = authorization {
-        request
-            .metadata_mut()
-            .insert("authorization", value.parse().unwrap());
-    }
-    request
-}
-
-/// Makes one call of `rpc` as `agent`, returning OK or the status that ended it.
+/// Makes one call of `rpc` as `agent` with `authorization`, if any.
 async fn call(
     server: &TestServer,
     agent: &str,
@@ -51,45 +38,11 @@ async fn call(
     gzip: bool,
     authorization: Option<&str>,
 ) -> Result<(), Status> {
-    let mut client = server.client_as(agent).await;
-    if gzip {
-        client = client
-            .send_compressed(CompressionEncoding::Gzip)
-            .accept_compressed(CompressionEncoding::Gzip);
-    }
-    let point = pb_point(409_146_138, -746_188_906);
-    match rpc {
-        "GetFeature" => {
-            client.get_feature(request(point, authorization)).await?;
-        }
-        "ListFeatures" => {
-            let rectangle = pb::Rectangle {
-                lo: Some(pb_point(400_000_000, -750_000_000)),
-                hi: Some(pb_point(420_000_000, -730_000_000)),
-            };
-            let request = request(rectangle, authorization);
-            let mut stream = client.list_features(request).await?.into_inner();
-            while stream.message().await?.is_some() {}
-        }
-        "RecordRoute" => {
-            let points = futures::stream::iter(vec![point, point]);
-            client.record_route(request(points, authorization)).await?;
-        }
-        "RouteChat" => {
-            let note = pb::RouteNote {
-                location: Some(point),
-                message: format!("note from {agent}"),
-            };
-            let notes = futures::stream::iter(vec![note]);
-            let mut replies = client
-                .route_chat(request(notes, authorization))
-                .await?
-                .into_inner();
-            while replies.message().await?.is_some() {}
-        }
-        other => unreachable!("no RPC {other}"),
-    }
-    Ok(())
+    let metadata: Vec<(&'static str, &str)> = authorization
+        .map(|value| ("authorization", value))
+        .into_iter()
+        .collect();
+    every_rpc::call(server, agent, rpc, gzip, &metadata).await
 }
 
 #[tokio::test]

@@ -9,14 +9,13 @@ use std::task::{Context, Poll};
 
 use futures::future::{Either, Ready, ready};
 use routeguide::config::ServerConfig;
-use routeguide::pb;
 use tonic::body::Body;
-use tonic::codec::CompressionEncoding;
 use tonic::transport::server::TcpConnectInfo;
-use tonic::{Code, Request, Status};
+use tonic::{Code, Status};
 
+use super::every_rpc::{self, RPCS};
 use super::logs::logs;
-use super::support::{TestServer, pb_point};
+use super::support::TestServer;
 
 /// The header that asks the gate to reject a call.
 const REJECT: &str = "x-gate-reject";
@@ -101,64 +100,11 @@ where
     }
 }
 
-/// Returns `message` in a request, marked for rejection when `reject`.
-fn request<T>(message: T, reject: bool) -> Request<T> {
-    let mut request = Request::new(message);
-    if reject {
-        request
-            .metadata_mut()
-            .insert(REJECT, "yes".parse().unwrap());
-    }
-    request
-}
-
-/// Makes one call of `rpc` with a client named `agent`; returns its status code.
+/// Makes one call of `rpc` as `agent`, marked for rejection when `reject`; returns its
+/// status code.
 async fn call(server: &TestServer, agent: &str, rpc: &str, gzip: bool, reject: bool) -> Code {
-    let mut client = server.client_as(agent).await;
-    if gzip {
-        client = client
-            .send_compressed(CompressionEncoding::Gzip)
-            .accept_compressed(CompressionEncoding::Gzip);
-    }
-    let point = pb_point(409_146_138, -746_188_906);
-    let result: Result<(), Status> = async {
-        match rpc {
-            "GetFeature" => {
-                client.get_feature(request(point, reject)).await?;
-            }
-            "ListFeatures" => {
-                let rectangle = pb::Rectangle {
-                    lo: Some(pb_point(400_000_000, -750_000_000)),
-                    hi: Some(pb_point(420_000_000, -730_000_000)),
-                };
-                let mut stream = client
-                    .list_features(request(rectangle, reject))
-                    .await?
-                    .into_inner();
-                while stream.message().await?.is_some() {}
-            }
-            "RecordRoute" => {
-                let points = futures::stream::iter(vec![point, point]);
-                client.record_route(request(points, reject)).await?;
-            }
-            "RouteChat" => {
-                let note = pb::RouteNote {
-                    location: Some(point),
-                    message: format!("note from {agent}"),
-                };
-                let notes = futures::stream::iter(vec![note]);
-                let mut replies = client
-                    .route_chat(request(notes, reject))
-                    .await?
-                    .into_inner();
-                while replies.message().await?.is_some() {}
-            }
-            other => unreachable!("no RPC {other}"),
-        }
-        Ok(())
-    }
-    .await;
-    match result {
+    let metadata: &[(&'static str, &str)] = if reject { &[(REJECT, "yes")] } else { &[] };
+    match every_rpc::call(server, agent, rpc, gzip, metadata).await {
         Ok(()) => Code::Ok,
         Err(status) => {
             assert!(
@@ -170,8 +116,6 @@ async fn call(server: &TestServer, agent: &str, rpc: &str, gzip: bool, reject: b
         }
     }
 }
-
-const RPCS: [&str; 4] = ["GetFeature", "ListFeatures", "RecordRoute", "RouteChat"];
 
 #[tokio::test]
 async fn a_layer_sees_every_call_and_its_changes_reach_the_handler() {

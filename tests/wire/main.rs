@@ -3,6 +3,7 @@
 mod abandonment;
 mod auth;
 mod deadlines;
+mod every_rpc;
 mod get_feature;
 mod health_reflection;
 mod layers;
