@@ -61,6 +61,8 @@ pub struct ServerConfig {
     pub rectangle_search: RectangleSearch,
     /// How often the note store is checked; health is `NOT_SERVING` while checks fail.
     pub notes_check_interval: Duration,
+    /// Where Prometheus metrics are served at `/metrics` (`HOST:PORT`); `None`: nowhere.
+    pub metrics_addr: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +83,7 @@ impl Default for ServerConfig {
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             rectangle_search: RectangleSearch::Index,
             notes_check_interval: DEFAULT_NOTES_CHECK_INTERVAL,
+            metrics_addr: None,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! coordinates and distances, [`index`] for the feature database, [`route`] for route
 //! summaries and [`notes`] for RouteChat storage ([`notes_health`] ties health to it). [`db`] loads databases, [`server`]
 //! assembles and runs the server, [`client`] is the typed client used by the CLI, and
-//! [`config`] holds the knobs.
+//! [`config`] holds the knobs and [`metrics`] every Prometheus metric.
 //! [`synthetic`] writes generated databases and [`loadgen`] is the load generator behind
 //! `routeguide bench`.
 #![warn(missing_docs)]
@@ -19,6 +19,7 @@ pub mod health;
 pub mod index;
 pub mod loadgen;
 pub mod memory;
+pub mod metrics;
 pub mod notes;
 pub mod notes_health;
 pub mod route;

@@ -17,14 +17,18 @@ use tower::{Layer, Service};
 use crate::config::ServerConfig;
 use crate::health::health_reporter;
 use crate::index::FeatureIndex;
+use crate::metrics::Metrics;
 use crate::notes::NoteStore;
 use crate::notes_health::follow_note_store;
 use crate::pb;
-use crate::service::{DeadlineLayer, DeadlineService, RouteGuideService};
+use crate::service::{
+    DeadlineLayer, DeadlineService, ObserveLayer, ObserveService, RouteGuideService,
+};
 
 /// The service that a layer given to [`serve_with_layer`] wraps: every call of every
-/// service (RouteGuide, health, reflection) after the deadline layer read its deadline.
-pub type CallStack = DeadlineService<Routes>;
+/// service (RouteGuide, health, reflection), before the server's own layers (metrics
+/// and access log, then the deadline) see it.
+pub type CallStack = ObserveService<DeadlineService<Routes>>;
 
 /// The encoded descriptor set of `proto/route_guide.proto`, served by reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -55,7 +59,9 @@ pub enum ServeError {
 
 /// Serves on `listener` until `shutdown` resolves, then shuts down gracefully.
 ///
-/// Logs `listening on ADDR` once connections are accepted. While serving, health follows
+/// Logs `listening on ADDR` once connections are accepted. Every call is counted in
+/// `metrics` (which the caller may serve with [`crate::metrics::endpoint::serve_metrics`]).
+/// While serving, health follows
 /// the note store (`NOT_SERVING` while `NoteStore::check` fails, checked every
 /// `config.notes_check_interval`). After `shutdown`: health turns `NOT_SERVING` for good,
 /// the listener closes and connections get GOAWAY; calls in flight may finish during
@@ -70,9 +76,11 @@ pub async fn serve(
     index: Arc<FeatureIndex>,
     notes: Arc<dyn NoteStore>,
     config: &ServerConfig,
+    metrics: &Metrics,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    serve_with_layer(listener, index, notes, config, Identity::new(), shutdown).await
+    let layer = Identity::new();
+    serve_with_layer(listener, index, notes, config, metrics, layer, shutdown).await
 }
 
 /// Serves as [`serve`] does, with `layer` outermost in the stack every call passes through.
@@ -89,6 +97,7 @@ pub async fn serve_with_layer<L>(
     index: Arc<FeatureIndex>,
     notes: Arc<dyn NoteStore>,
     config: &ServerConfig,
+    metrics: &Metrics,
     layer: L,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError>
@@ -119,7 +128,8 @@ where
 
     let service = Arc::new(
         RouteGuideService::new(index, Arc::clone(&notes), config.requests, drain.clone())
-            .with_rectangle_search(config.rectangle_search),
+            .with_rectangle_search(config.rectangle_search)
+            .with_metrics(metrics.clone()),
     );
     let route_guide = pb::route_guide_server::RouteGuideServer::from_arc(service)
         .max_decoding_message_size(config.max_message_bytes)
@@ -166,6 +176,7 @@ where
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
         .layer(layer)
+        .layer(ObserveLayer::new(metrics.clone(), false))
         .layer(DeadlineLayer)
         .add_service(route_guide)
         .add_service(health_service)

@@ -8,8 +8,11 @@ use anyhow::Context;
 use clap::Args;
 use routeguide::config::{self, ServerConfig};
 use routeguide::index::FeatureIndex;
+use routeguide::metrics::Metrics;
+use routeguide::metrics::endpoint::serve_metrics;
 use routeguide::notes::{LiveFeed, NoteStoreUrl};
 use routeguide::service::RectangleSearch;
+use tokio_util::sync::CancellationToken;
 
 use super::UsageError;
 use super::values::{parse_duration, parse_listen_address, parse_positive};
@@ -56,6 +59,9 @@ pub struct ServeArgs {
     /// benchmark baseline; results are identical).
     #[arg(long, env = "ROUTEGUIDE_LINEAR_SCAN")]
     pub linear_scan: bool,
+    /// Serve Prometheus metrics at `http://HOST:PORT/metrics` (default: not served).
+    #[arg(long, env = "ROUTEGUIDE_METRICS_ADDR", value_name = "HOST:PORT", value_parser = parse_listen_address)]
+    pub metrics_addr: Option<String>,
 }
 
 impl ServeArgs {
@@ -69,6 +75,7 @@ impl ServeArgs {
             } else {
                 RectangleSearch::Index
             },
+            metrics_addr: self.metrics_addr.clone(),
             ..ServerConfig::default()
         };
         config.requests.max_note_bytes = self.max_note_bytes;
@@ -88,25 +95,54 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let url = NoteStoreUrl::parse(&args.notes).map_err(|error| UsageError(error.to_string()))?;
     // The database first: a broken file is the commoner mistake, and it stops the server
     // before any store is opened.
-    let index = Arc::new(load_database(args.db.clone()).await?);
+    let metrics = Metrics::new();
+    let index = Arc::new(load_database(args.db.clone(), &metrics).await?);
     let notes = url.open(config.retention, live).await?;
     let addr = &args.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    routeguide::server::serve(
+    let metrics_listener = match &config.metrics_addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+            let address = listener
+                .local_addr()
+                .with_context(|| format!("cannot read the address of {addr}"))?;
+            // Logged before `listening on`, so whoever waits for that line sees this one.
+            tracing::info!(%address, "serving metrics at http://{address}/metrics");
+            Some(listener)
+        }
+        None => None,
+    };
+    // The endpoint outlives the server's drain, so the last scrapes see it, and stops
+    // with it.
+    let stop_endpoint = CancellationToken::new();
+    let endpoint = metrics_listener.map(|listener| {
+        let stopped = stop_endpoint.clone().cancelled_owned();
+        tokio::spawn(serve_metrics(listener, metrics.clone(), stopped))
+    });
+    let served = routeguide::server::serve(
         listener,
         index,
         notes,
         &config,
+        &metrics,
         routeguide::shutdown::terminate_signal(),
     )
-    .await?;
+    .await;
+    stop_endpoint.cancel();
+    if let Some(endpoint) = endpoint {
+        let _ = endpoint.await;
+    }
+    served?;
     Ok(())
 }
 
-/// Loads the database off the async threads and logs its size, time and memory.
-async fn load_database(path: Option<PathBuf>) -> anyhow::Result<FeatureIndex> {
+/// Loads the database off the async threads, logs its size, time and memory, and records
+/// its size and time in `metrics`.
+async fn load_database(path: Option<PathBuf>, metrics: &Metrics) -> anyhow::Result<FeatureIndex> {
     let started = Instant::now();
     let source = path
         .as_ref()
@@ -117,11 +153,13 @@ async fn load_database(path: Option<PathBuf>) -> anyhow::Result<FeatureIndex> {
     })
     .await
     .context("database loader panicked")??;
+    let seconds = started.elapsed().as_secs_f64();
+    metrics.database_loaded(index.len(), seconds);
     let memory = routeguide::memory::current();
     tracing::info!(
         source,
         features = index.len(),
-        seconds = started.elapsed().as_secs_f64(),
+        seconds,
         index_mib = index.heap_bytes() as f64 / 1048576.0,
         rss_mib = memory.map(|m| m.resident_bytes as f64 / 1048576.0),
         peak_rss_mib = memory.map(|m| m.peak_resident_bytes as f64 / 1048576.0),

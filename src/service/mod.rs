@@ -7,8 +7,10 @@ mod bounded_stream;
 mod call_log;
 mod convert;
 mod deadline;
+mod frames;
 mod get_feature;
 mod list_features;
+mod observe;
 mod record_route;
 mod route_chat;
 
@@ -20,8 +22,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 pub use deadline::{Deadline, DeadlineLayer, DeadlineService, parse_grpc_timeout};
+pub use observe::{ACCESS_TARGET, ObserveFuture, ObserveLayer, ObserveService};
 
 use crate::index::FeatureIndex;
+use crate::metrics::Metrics;
 use crate::notes::NoteStore;
 use crate::pb;
 
@@ -53,6 +57,8 @@ pub struct RouteGuideService {
     search: RectangleSearch,
     /// Cancelled when the shutdown grace period ends; open streams then end with `UNAVAILABLE`.
     drain: CancellationToken,
+    /// Where handlers count what only they know (notes stored).
+    metrics: Metrics,
 }
 
 impl RouteGuideService {
@@ -69,7 +75,14 @@ impl RouteGuideService {
             limits,
             search: RectangleSearch::Index,
             drain,
+            metrics: Metrics::new(),
         }
+    }
+
+    /// Returns the service counting into `metrics` (by default, a registry of its own).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Returns the service with ListFeatures using `search`.

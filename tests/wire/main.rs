@@ -9,6 +9,7 @@ mod list_features;
 mod live_chat;
 mod loadgen;
 mod logs;
+mod metrics;
 mod notes_health;
 mod point_layouts;
 mod raw_codec;

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use routeguide::config::ServerConfig;
 use routeguide::geo::GeoPoint;
 use routeguide::index::{FeatureIndex, FeatureIndexBuilder};
+use routeguide::metrics::Metrics;
+use routeguide::metrics::endpoint::serve_metrics;
 use routeguide::notes::{MemoryNoteStore, NoteStore};
 use routeguide::pb;
 use tokio::sync::oneshot;
@@ -15,6 +17,8 @@ use tonic::transport::Channel;
 /// A server running in this process; stops when dropped or on [`TestServer::shutdown`].
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Where the server's `/metrics` endpoint listens.
+    pub metrics_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), routeguide::server::ServeError>>>,
 }
@@ -74,16 +78,26 @@ impl TestServer {
         super::logs::logs();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_addr = metrics_listener.local_addr().unwrap();
+        let metrics = Metrics::new();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
+            // The endpoint task ends with the test's runtime.
+            tokio::spawn(serve_metrics(
+                metrics_listener,
+                metrics.clone(),
+                std::future::pending(),
+            ));
             routeguide::server::serve_with_layer(
                 listener,
                 Arc::new(index),
                 notes,
                 &config,
+                &metrics,
                 layer,
                 shutdown,
             )
@@ -91,9 +105,27 @@ impl TestServer {
         });
         Self {
             addr,
+            metrics_addr,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Returns the text the server's `/metrics` endpoint answers, read over HTTP/1.1.
+    pub async fn scrape(&self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut socket = tokio::net::TcpStream::connect(self.metrics_addr)
+            .await
+            .unwrap();
+        socket
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = String::new();
+        socket.read_to_string(&mut response).await.unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        body.to_owned()
     }
 
     /// Returns the `http://` URI of the server.
