@@ -63,6 +63,8 @@ pub struct ServerConfig {
     pub notes_check_interval: Duration,
     /// Where Prometheus metrics are served at `/metrics` (`HOST:PORT`); `None`: nowhere.
     pub metrics_addr: Option<String>,
+    /// Whether each call logs an access line at info under the target `routeguide::access`.
+    pub access_log: bool,
 }
 
 impl Default for ServerConfig {
@@ -84,6 +86,7 @@ impl Default for ServerConfig {
             rectangle_search: RectangleSearch::Index,
             notes_check_interval: DEFAULT_NOTES_CHECK_INTERVAL,
             metrics_addr: None,
+            access_log: false,
         }
     }
 }

@@ -176,7 +176,7 @@ where
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
         .layer(layer)
-        .layer(ObserveLayer::new(metrics.clone(), false))
+        .layer(ObserveLayer::new(metrics.clone(), config.access_log))
         .layer(DeadlineLayer)
         .add_service(route_guide)
         .add_service(health_service)

@@ -62,6 +62,22 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics at `http://HOST:PORT/metrics` (default: not served).
     #[arg(long, env = "ROUTEGUIDE_METRICS_ADDR", value_name = "HOST:PORT", value_parser = parse_listen_address)]
     pub metrics_addr: Option<String>,
+    /// Log one line per call (peer, method, status code, duration, messages in and out)
+    /// at info under the target `routeguide::access`.
+    #[arg(long, env = "ROUTEGUIDE_ACCESS_LOG")]
+    pub access_log: bool,
+    /// How log lines are written to stderr: `text`, or `json` (one object per line).
+    #[arg(long, env = "ROUTEGUIDE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How the process writes its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, `RUST_LOG`'s usual format.
+    Text,
+    /// One JSON object per line, the event's fields at its top level.
+    Json,
 }
 
 impl ServeArgs {
@@ -76,6 +92,7 @@ impl ServeArgs {
                 RectangleSearch::Index
             },
             metrics_addr: self.metrics_addr.clone(),
+            access_log: self.access_log,
             ..ServerConfig::default()
         };
         config.requests.max_note_bytes = self.max_note_bytes;

@@ -1,6 +1,8 @@
-//! `serve`'s operator flags on a real process: `--metrics-addr`.
+//! `serve`'s operator flags on a real process: `--metrics-addr`, `--access-log` and
+//! `--log-format json`.
 
 use std::io::{Read, Write};
+use std::time::Duration;
 
 use super::process::{ServerProcess, run, stderr};
 
@@ -61,6 +63,54 @@ fn without_metrics_addr_no_endpoint_is_served() {
     let server = ServerProcess::start(&[]);
     assert!(
         !server.log().contains("serving metrics"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn json_access_log_has_one_object_per_call_with_its_outcome() {
+    let server = ServerProcess::start(&["--access-log", "--log-format", "json"]);
+    let hit = run(
+        &["get", "40.9146138,-74.6188906", "--addr", &server.addr],
+        "",
+    );
+    assert!(hit.status.success(), "{}", stderr(&hit));
+    let line = server.wait_for_line("routeguide::access", Duration::from_secs(20));
+    let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(entry["level"], "INFO", "{line}");
+    assert_eq!(entry["target"], "routeguide::access", "{line}");
+    assert_eq!(
+        entry["method"], "/routeguide.RouteGuide/GetFeature",
+        "{line}"
+    );
+    assert_eq!(entry["code"], "OK", "{line}");
+    assert_eq!(entry["messages_in"], 1, "{line}");
+    assert_eq!(entry["messages_out"], 1, "{line}");
+    assert!(entry["duration_ms"].as_f64().unwrap() >= 0.0, "{line}");
+    let peer = entry["peer"].as_str().unwrap();
+    assert!(peer.starts_with("127.0.0.1:"), "{line}");
+    // Every other line is JSON too.
+    for line in server.log().lines() {
+        let parsed: Result<serde_json::Value, _> = serde_json::from_str(line);
+        assert!(parsed.is_ok(), "not JSON: {line}");
+    }
+}
+
+#[test]
+fn access_log_is_off_unless_asked_for() {
+    let server = ServerProcess::start(&[]);
+    let hit = run(
+        &["get", "40.9146138,-74.6188906", "--addr", &server.addr],
+        "",
+    );
+    assert!(hit.status.success(), "{}", stderr(&hit));
+    // Stop the server: its stderr then holds every line it wrote.
+    let mut server = server;
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(30)), Some(0));
+    assert!(
+        !server.log().contains("routeguide::access"),
         "{}",
         server.log()
     );
