@@ -22,13 +22,14 @@ use crate::notes::NoteStore;
 use crate::notes_health::follow_note_store;
 use crate::pb;
 use crate::service::{
-    DeadlineLayer, DeadlineService, ObserveLayer, ObserveService, RouteGuideService,
+    DeadlineLayer, DeadlineService, MessageSizeLayer, MessageSizeService, ObserveLayer,
+    ObserveService, RouteGuideService,
 };
 
 /// The service that a layer given to [`serve_with_layer`] wraps: every call of every
-/// service (RouteGuide, health, reflection), before the server's own layers (metrics
-/// and access log, then the deadline) see it.
-pub type CallStack = ObserveService<DeadlineService<Routes>>;
+/// service (RouteGuide, health, reflection), before the server's own layers see it:
+/// metrics and access log, the message size status, then the deadline.
+pub type CallStack = ObserveService<MessageSizeService<DeadlineService<Routes>>>;
 
 /// The encoded descriptor set of `proto/route_guide.proto`, served by reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -176,7 +177,10 @@ where
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
         .layer(layer)
+        // Outermost first. Observing comes first so that it counts every call with the
+        // status the client finally gets, including those the layers below answer.
         .layer(ObserveLayer::new(metrics.clone(), config.access_log))
+        .layer(MessageSizeLayer)
         .layer(DeadlineLayer)
         .add_service(route_guide)
         .add_service(health_service)

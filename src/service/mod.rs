@@ -10,6 +10,7 @@ mod deadline;
 mod frames;
 mod get_feature;
 mod list_features;
+mod message_size;
 mod observe;
 mod record_route;
 mod route_chat;
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 pub use deadline::{Deadline, DeadlineLayer, DeadlineService, parse_grpc_timeout};
+pub use message_size::{MessageSizeFuture, MessageSizeLayer, MessageSizeService};
 pub use observe::{ACCESS_TARGET, ObserveFuture, ObserveLayer, ObserveService};
 
 use crate::index::FeatureIndex;

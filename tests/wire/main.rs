@@ -6,6 +6,7 @@ mod deadlines;
 mod get_feature;
 mod health_reflection;
 mod layers;
+mod limits;
 mod list_features;
 mod live_chat;
 mod loadgen;
