@@ -26,6 +26,11 @@ pub const DEFAULT_NOTES_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// Default number of live notes (`--chat-live`) queued per stream before it counts as
 /// fallen behind and ends with `RESOURCE_EXHAUSTED`.
 pub const DEFAULT_CHAT_LIVE_BUFFER: usize = 256;
+/// Default limit of client connections open at once; keep it under the process's open
+/// file limit (`ulimit -n`, often 1024).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
+/// Default time a new connection has to finish the HTTP/2 handshake.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default largest accepted request message in bytes.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -65,6 +70,10 @@ pub struct ServerConfig {
     pub metrics_addr: Option<String>,
     /// Whether each call logs an access line at info under the target `routeguide::access`.
     pub access_log: bool,
+    /// Client connections open at once; a further one is closed at once.
+    pub max_connections: usize,
+    /// How long a new connection may take to send the HTTP/2 preface and settings.
+    pub handshake_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +96,8 @@ impl Default for ServerConfig {
             notes_check_interval: DEFAULT_NOTES_CHECK_INTERVAL,
             metrics_addr: None,
             access_log: false,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -95,7 +106,7 @@ impl ServerConfig {
     /// Checks that every limit is usable.
     ///
     /// # Errors
-    /// [`ConfigError::Zero`] naming the first limit that is zero.
+    /// [`ConfigError::Zero`] naming the first limit (count, then duration) that is zero.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
             ("--max-note-bytes", self.requests.max_note_bytes),
@@ -106,9 +117,16 @@ impl ServerConfig {
                 self.max_concurrent_streams as usize,
             ),
             ("--max-message-bytes", self.max_message_bytes),
+            ("--max-connections", self.max_connections),
         ];
-        match positive.iter().find(|(_, value)| *value == 0) {
-            Some((setting, _)) => Err(ConfigError::Zero { setting }),
+        let durations = [("--handshake-timeout", self.handshake_timeout)];
+        let zero_count = positive.iter().find(|(_, value)| *value == 0);
+        let zero_duration = durations.iter().find(|(_, value)| value.is_zero());
+        match zero_count
+            .map(|(setting, _)| setting)
+            .or(zero_duration.map(|(setting, _)| setting))
+        {
+            Some(setting) => Err(ConfigError::Zero { setting }),
             None => Ok(()),
         }
     }
@@ -127,6 +145,16 @@ mod tests {
             config.validate(),
             Err(ConfigError::Zero {
                 setting: "--notes-total"
+            })
+        );
+        let config = ServerConfig {
+            handshake_timeout: Duration::ZERO,
+            ..ServerConfig::default()
+        };
+        assert_eq!(
+            config.validate(),
+            Err(ConfigError::Zero {
+                setting: "--handshake-timeout"
             })
         );
     }

@@ -4,7 +4,7 @@
 //! [`service`] (validation, status codes, streaming), to the domain: [`geo`] for
 //! coordinates and distances, [`index`] for the feature database, [`route`] for route
 //! summaries and [`notes`] for RouteChat storage ([`notes_health`] ties health to it). [`db`] loads databases, [`server`]
-//! assembles and runs the server, [`client`] is the typed client used by the CLI, and
+//! assembles and runs the server ([`connections`] limits its connections), [`client`] is the typed client used by the CLI, and
 //! [`config`] holds the knobs and [`metrics`] every Prometheus metric.
 //! [`synthetic`] writes generated databases and [`loadgen`] is the load generator behind
 //! `routeguide bench`.
@@ -13,6 +13,7 @@
 pub mod client;
 mod codec;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod geo;
 pub mod health;

@@ -151,6 +151,9 @@ struct Shared {
     notes_stored: Counter,
     features_loaded: Gauge,
     features_load_seconds: Gauge<f64, AtomicU64>,
+    connections_open: Gauge,
+    connections_rejected: Counter,
+    handshake_timeouts: Counter,
 }
 
 impl Default for Metrics {
@@ -223,6 +226,14 @@ impl Metrics {
             counter
         };
         let notes_stored = counter("notes_stored", "RouteChat notes stored");
+        let connections_rejected = counter(
+            "connections_rejected",
+            "Connections closed at once because --max-connections were open",
+        );
+        let handshake_timeouts = counter(
+            "handshake_timeouts",
+            "Connections closed for not finishing the HTTP/2 handshake in time",
+        );
 
         let features_loaded = Gauge::default();
         registry.register(
@@ -237,6 +248,13 @@ impl Metrics {
             Unit::Seconds,
             features_load_seconds.clone(),
         );
+        let connections_open = Gauge::default();
+        registry.register(
+            "connections_open",
+            "Client connections open",
+            connections_open.clone(),
+        );
+
         Self {
             shared: Arc::new(Shared {
                 registry,
@@ -246,6 +264,9 @@ impl Metrics {
                 notes_stored,
                 features_loaded,
                 features_load_seconds,
+                connections_open,
+                connections_rejected,
+                handshake_timeouts,
             }),
         }
     }
@@ -284,6 +305,21 @@ impl Metrics {
     pub(crate) fn note_stored(&self) {
         self.shared.notes_stored.inc();
     }
+
+    /// Returns the gauge of open connections.
+    pub(crate) fn connections_open(&self) -> &Gauge {
+        &self.shared.connections_open
+    }
+
+    /// Counts a connection refused by the connection limit.
+    pub(crate) fn connection_rejected(&self) {
+        self.shared.connections_rejected.inc();
+    }
+
+    /// Counts a connection closed by the handshake timeout.
+    pub(crate) fn handshake_timed_out(&self) {
+        self.shared.handshake_timeouts.inc();
+    }
 }
 
 /// Returns an empty call duration histogram.
@@ -315,51 +351,4 @@ pub fn code_name(code: Code) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_metric_is_exposed_with_its_routeguide_name() {
-        let metrics = Metrics::new();
-        metrics.database_loaded(100, 0.25);
-        metrics.note_stored();
-        let get_feature = MethodId::of("/routeguide.RouteGuide/GetFeature");
-        metrics.call_ended(metrics.method(get_feature).labels, Code::Ok);
-        let text = metrics.render();
-        for line in [
-            "routeguide_build_info{version=\"0.1.0\"} 1",
-            "routeguide_calls_total{service=\"routeguide.RouteGuide\",method=\"GetFeature\",code=\"OK\"} 1",
-            "# TYPE routeguide_call_duration_seconds histogram",
-            "routeguide_calls_in_flight{service=\"routeguide.RouteGuide\",method=\"RouteChat\"} 0",
-            "routeguide_messages_received_total{service=\"unknown\",method=\"unknown\"} 0",
-            "routeguide_messages_sent_total{service=\"grpc.health.v1.Health\",method=\"Watch\"} 0",
-            "routeguide_notes_stored_total 1",
-            "routeguide_features_loaded 100",
-            "routeguide_features_load_seconds 0.25",
-        ] {
-            assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
-        }
-        assert!(text.ends_with("# EOF\n"), "{text}");
-    }
-
-    #[test]
-    fn unknown_paths_share_one_series() {
-        let metrics = Metrics::new();
-        for path in ["/x.Y/Z", "/routeguide.RouteGuide/Nope", ""] {
-            assert_eq!(
-                metrics.method(MethodId::of(path)).labels,
-                MethodLabels {
-                    service: UNKNOWN,
-                    method: UNKNOWN
-                }
-            );
-        }
-        assert_eq!(
-            metrics
-                .method(MethodId::of("/grpc.health.v1.Health/Check"))
-                .labels
-                .method,
-            "Check"
-        );
-    }
-}
+mod tests;

@@ -15,6 +15,7 @@ use tower::layer::util::Identity;
 use tower::{Layer, Service};
 
 use crate::config::ServerConfig;
+use crate::connections::{HandshakeIncoming, LimitedIncoming};
 use crate::health::health_reporter;
 use crate::index::FeatureIndex;
 use crate::metrics::Metrics;
@@ -142,6 +143,9 @@ where
     let incoming = TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .with_keepalive(Some(config.keepalive_interval));
+    // The connection limit counts raw sockets; the handshake deadline then runs from accept.
+    let incoming = LimitedIncoming::new(incoming, config.max_connections, metrics.clone());
+    let incoming = HandshakeIncoming::new(incoming, config.handshake_timeout, metrics.clone());
 
     // The health follower is cancelled (and awaited) before shutdown writes NOT_SERVING, so
     // it cannot turn health back to SERVING; the guard also ends it if serving fails.

@@ -15,7 +15,9 @@ use routeguide::service::RectangleSearch;
 use tokio_util::sync::CancellationToken;
 
 use super::UsageError;
-use super::values::{parse_duration, parse_listen_address, parse_positive};
+use super::values::{
+    parse_duration, parse_listen_address, parse_positive, parse_positive_duration,
+};
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
@@ -59,6 +61,12 @@ pub struct ServeArgs {
     /// benchmark baseline; results are identical).
     #[arg(long, env = "ROUTEGUIDE_LINEAR_SCAN")]
     pub linear_scan: bool,
+    /// Client connections open at once; a further one is closed at once.
+    #[arg(long, env = "ROUTEGUIDE_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS, value_parser = parse_positive::<usize>)]
+    pub max_connections: usize,
+    /// Time a new connection has to finish the HTTP/2 handshake before it is closed.
+    #[arg(long, env = "ROUTEGUIDE_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    pub handshake_timeout: Duration,
     /// Serve Prometheus metrics at `http://HOST:PORT/metrics` (default: not served).
     #[arg(long, env = "ROUTEGUIDE_METRICS_ADDR", value_name = "HOST:PORT", value_parser = parse_listen_address)]
     pub metrics_addr: Option<String>,
@@ -93,6 +101,8 @@ impl ServeArgs {
             },
             metrics_addr: self.metrics_addr.clone(),
             access_log: self.access_log,
+            max_connections: self.max_connections,
+            handshake_timeout: self.handshake_timeout,
             ..ServerConfig::default()
         };
         config.requests.max_note_bytes = self.max_note_bytes;

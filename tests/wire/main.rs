@@ -2,6 +2,7 @@
 
 mod abandonment;
 mod access_log;
+mod connections;
 mod deadlines;
 mod get_feature;
 mod health_reflection;

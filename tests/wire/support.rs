@@ -190,6 +190,23 @@ impl Drop for TestServer {
     }
 }
 
+/// Returns a channel whose one connection is `tcp`, a socket the test connected itself
+/// (so it knows its address); the channel cannot reconnect once that connection closes.
+pub async fn channel_over(tcp: tokio::net::TcpStream) -> Channel {
+    let slot = Arc::new(std::sync::Mutex::new(Some(tcp)));
+    let connector = tower::service_fn(move |_: http::Uri| {
+        let tcp = slot.lock().unwrap().take();
+        async move {
+            tcp.map(hyper_util::rt::TokioIo::new)
+                .ok_or_else(|| std::io::Error::other("the test's one connection is gone"))
+        }
+    });
+    tonic::transport::Endpoint::from_static("http://routeguide.test")
+        .connect_with_connector(connector)
+        .await
+        .unwrap()
+}
+
 /// Returns a point, panicking on invalid test input.
 pub fn point(latitude: i32, longitude: i32) -> GeoPoint {
     GeoPoint::new(latitude, longitude).unwrap()
