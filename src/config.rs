@@ -31,6 +31,9 @@ pub const DEFAULT_CHAT_LIVE_BUFFER: usize = 256;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
 /// Default time a new connection has to finish the HTTP/2 handshake.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a call's open request stream may go without traffic either way (Envoy's
+/// stream idle timeout).
+pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default largest accepted request message in bytes.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -74,6 +77,9 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// How long a new connection may take to send the HTTP/2 preface and settings.
     pub handshake_timeout: Duration,
+    /// How long a call's open request stream may go without a message either way before
+    /// the call ends with `DEADLINE_EXCEEDED`.
+    pub stream_idle_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -98,6 +104,7 @@ impl Default for ServerConfig {
             access_log: false,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
         }
     }
 }
@@ -119,7 +126,10 @@ impl ServerConfig {
             ("--max-message-bytes", self.max_message_bytes),
             ("--max-connections", self.max_connections),
         ];
-        let durations = [("--handshake-timeout", self.handshake_timeout)];
+        let durations = [
+            ("--handshake-timeout", self.handshake_timeout),
+            ("--stream-idle-timeout", self.stream_idle_timeout),
+        ];
         let zero_count = positive.iter().find(|(_, value)| *value == 0);
         let zero_duration = durations.iter().find(|(_, value)| value.is_zero());
         match zero_count

@@ -154,6 +154,7 @@ struct Shared {
     connections_open: Gauge,
     connections_rejected: Counter,
     handshake_timeouts: Counter,
+    stream_idle_timeouts: Counter,
 }
 
 impl Default for Metrics {
@@ -234,6 +235,10 @@ impl Metrics {
             "handshake_timeouts",
             "Connections closed for not finishing the HTTP/2 handshake in time",
         );
+        let stream_idle_timeouts = counter(
+            "stream_idle_timeouts",
+            "Calls ended DEADLINE_EXCEEDED after --stream-idle-timeout without traffic",
+        );
 
         let features_loaded = Gauge::default();
         registry.register(
@@ -267,6 +272,7 @@ impl Metrics {
                 connections_open,
                 connections_rejected,
                 handshake_timeouts,
+                stream_idle_timeouts,
             }),
         }
     }
@@ -319,6 +325,11 @@ impl Metrics {
     /// Counts a connection closed by the handshake timeout.
     pub(crate) fn handshake_timed_out(&self) {
         self.shared.handshake_timeouts.inc();
+    }
+
+    /// Counts a call ended by the stream idle timeout.
+    pub(crate) fn stream_idle_timed_out(&self) {
+        self.shared.stream_idle_timeouts.inc();
     }
 }
 

@@ -24,13 +24,14 @@ use crate::notes_health::follow_note_store;
 use crate::pb;
 use crate::service::{
     DeadlineLayer, DeadlineService, MessageSizeLayer, MessageSizeService, ObserveLayer,
-    ObserveService, RouteGuideService,
+    ObserveService, RouteGuideService, StreamIdleLayer, StreamIdleService,
 };
 
 /// The service that a layer given to [`serve_with_layer`] wraps: every call of every
 /// service (RouteGuide, health, reflection), before the server's own layers see it:
-/// metrics and access log, the message size status, then the deadline.
-pub type CallStack = ObserveService<MessageSizeService<DeadlineService<Routes>>>;
+/// metrics and access log, the message size status, the stream idle timeout, then the
+/// deadline.
+pub type CallStack = ObserveService<MessageSizeService<StreamIdleService<DeadlineService<Routes>>>>;
 
 /// The encoded descriptor set of `proto/route_guide.proto`, served by reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -185,6 +186,10 @@ where
         // status the client finally gets, including those the layers below answer.
         .layer(ObserveLayer::new(metrics.clone(), config.access_log))
         .layer(MessageSizeLayer)
+        .layer(StreamIdleLayer::new(
+            config.stream_idle_timeout,
+            metrics.clone(),
+        ))
         .layer(DeadlineLayer)
         .add_service(route_guide)
         .add_service(health_service)

@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// Time a new connection has to finish the HTTP/2 handshake before it is closed.
     #[arg(long, env = "ROUTEGUIDE_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
     pub handshake_timeout: Duration,
+    /// Time a call's open request stream may go without a message either way before it
+    /// ends with DEADLINE_EXCEEDED.
+    #[arg(long, env = "ROUTEGUIDE_STREAM_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_positive_duration)]
+    pub stream_idle_timeout: Duration,
     /// Serve Prometheus metrics at `http://HOST:PORT/metrics` (default: not served).
     #[arg(long, env = "ROUTEGUIDE_METRICS_ADDR", value_name = "HOST:PORT", value_parser = parse_listen_address)]
     pub metrics_addr: Option<String>,
@@ -103,6 +107,7 @@ impl ServeArgs {
             access_log: self.access_log,
             max_connections: self.max_connections,
             handshake_timeout: self.handshake_timeout,
+            stream_idle_timeout: self.stream_idle_timeout,
             ..ServerConfig::default()
         };
         config.requests.max_note_bytes = self.max_note_bytes;

@@ -14,6 +14,7 @@ mod message_size;
 mod observe;
 mod record_route;
 mod route_chat;
+mod stream_idle;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use tonic::{Request, Response, Status, Streaming};
 pub use deadline::{Deadline, DeadlineLayer, DeadlineService, parse_grpc_timeout};
 pub use message_size::{MessageSizeFuture, MessageSizeLayer, MessageSizeService};
 pub use observe::{ACCESS_TARGET, ObserveFuture, ObserveLayer, ObserveService};
+pub use stream_idle::{StreamIdleFuture, StreamIdleLayer, StreamIdleService};
 
 use crate::index::FeatureIndex;
 use crate::metrics::Metrics;

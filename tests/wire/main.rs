@@ -22,4 +22,5 @@ mod robustness;
 mod route_chat;
 mod shutdown;
 mod slow_reader;
+mod stream_idle;
 mod support;
