@@ -37,6 +37,16 @@ pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default largest accepted request message in bytes.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
+/// A call budget per client IP address: `burst` calls at once, then one more every
+/// `period` (GCRA, so unused calls accumulate up to `burst`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// The time it takes to earn one more call.
+    pub period: Duration,
+    /// How many calls a client may make at once.
+    pub burst: u32,
+}
+
 /// Says which setting is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -80,6 +90,9 @@ pub struct ServerConfig {
     /// How long a call's open request stream may go without a message either way before
     /// the call ends with `DEADLINE_EXCEEDED`.
     pub stream_idle_timeout: Duration,
+    /// The call budget of each client IP address (health checks are exempt); `None`: no
+    /// limit.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for ServerConfig {
@@ -105,6 +118,7 @@ impl Default for ServerConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
+            rate_limit: None,
         }
     }
 }
@@ -125,10 +139,18 @@ impl ServerConfig {
             ),
             ("--max-message-bytes", self.max_message_bytes),
             ("--max-connections", self.max_connections),
+            (
+                "--rate-limit-burst",
+                self.rate_limit.map_or(1, |limit| limit.burst as usize),
+            ),
         ];
         let durations = [
             ("--handshake-timeout", self.handshake_timeout),
             ("--stream-idle-timeout", self.stream_idle_timeout),
+            (
+                "--rate-limit",
+                self.rate_limit.map_or(Duration::MAX, |limit| limit.period),
+            ),
         ];
         let zero_count = positive.iter().find(|(_, value)| *value == 0);
         let zero_duration = durations.iter().find(|(_, value)| value.is_zero());

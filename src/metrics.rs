@@ -155,6 +155,7 @@ struct Shared {
     connections_rejected: Counter,
     handshake_timeouts: Counter,
     stream_idle_timeouts: Counter,
+    rate_limited: Counter,
 }
 
 impl Default for Metrics {
@@ -235,6 +236,10 @@ impl Metrics {
             "handshake_timeouts",
             "Connections closed for not finishing the HTTP/2 handshake in time",
         );
+        let rate_limited = counter(
+            "rate_limited",
+            "Calls answered RESOURCE_EXHAUSTED by the per-client rate limit",
+        );
         let stream_idle_timeouts = counter(
             "stream_idle_timeouts",
             "Calls ended DEADLINE_EXCEEDED after --stream-idle-timeout without traffic",
@@ -273,6 +278,7 @@ impl Metrics {
                 connections_rejected,
                 handshake_timeouts,
                 stream_idle_timeouts,
+                rate_limited,
             }),
         }
     }
@@ -325,6 +331,11 @@ impl Metrics {
     /// Counts a connection closed by the handshake timeout.
     pub(crate) fn handshake_timed_out(&self) {
         self.shared.handshake_timeouts.inc();
+    }
+
+    /// Counts a call refused by the rate limit.
+    pub(crate) fn call_rate_limited(&self) {
+        self.shared.rate_limited.inc();
     }
 
     /// Counts a call ended by the stream idle timeout.

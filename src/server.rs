@@ -24,14 +24,17 @@ use crate::notes_health::follow_note_store;
 use crate::pb;
 use crate::service::{
     DeadlineLayer, DeadlineService, MessageSizeLayer, MessageSizeService, ObserveLayer,
-    ObserveService, RouteGuideService, StreamIdleLayer, StreamIdleService,
+    ObserveService, RateLimitLayer, RateLimitService, RouteGuideService, StreamIdleLayer,
+    StreamIdleService,
 };
 
 /// The service that a layer given to [`serve_with_layer`] wraps: every call of every
 /// service (RouteGuide, health, reflection), before the server's own layers see it:
-/// metrics and access log, the message size status, the stream idle timeout, then the
-/// deadline.
-pub type CallStack = ObserveService<MessageSizeService<StreamIdleService<DeadlineService<Routes>>>>;
+/// metrics and access log, the rate limit, the message size status, the stream idle
+/// timeout, then the deadline.
+pub type CallStack = ObserveService<
+    RateLimitService<MessageSizeService<StreamIdleService<DeadlineService<Routes>>>>,
+>;
 
 /// The encoded descriptor set of `proto/route_guide.proto`, served by reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -185,6 +188,8 @@ where
         // Outermost first. Observing comes first so that it counts every call with the
         // status the client finally gets, including those the layers below answer.
         .layer(ObserveLayer::new(metrics.clone(), config.access_log))
+        // Refused calls cost nothing below this point.
+        .layer(RateLimitLayer::new(config.rate_limit, metrics.clone()))
         .layer(MessageSizeLayer)
         .layer(StreamIdleLayer::new(
             config.stream_idle_timeout,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use routeguide::config::{self, ServerConfig};
+use routeguide::config::{self, RateLimit, ServerConfig};
 use routeguide::index::FeatureIndex;
 use routeguide::metrics::Metrics;
 use routeguide::metrics::endpoint::serve_metrics;
@@ -71,6 +71,13 @@ pub struct ServeArgs {
     /// ends with DEADLINE_EXCEEDED.
     #[arg(long, env = "ROUTEGUIDE_STREAM_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_positive_duration)]
     pub stream_idle_timeout: Duration,
+    /// Calls per second each client IP address may make (health checks are exempt); a
+    /// call over it is answered RESOURCE_EXHAUSTED (default: no limit).
+    #[arg(long, env = "ROUTEGUIDE_RATE_LIMIT", value_name = "CALLS_PER_SECOND", value_parser = parse_positive::<u32>)]
+    pub rate_limit: Option<u32>,
+    /// Calls a client may make at once before --rate-limit paces it (default: the rate).
+    #[arg(long, env = "ROUTEGUIDE_RATE_LIMIT_BURST", requires = "rate_limit", value_parser = parse_positive::<u32>)]
+    pub rate_limit_burst: Option<u32>,
     /// Serve Prometheus metrics at `http://HOST:PORT/metrics` (default: not served).
     #[arg(long, env = "ROUTEGUIDE_METRICS_ADDR", value_name = "HOST:PORT", value_parser = parse_listen_address)]
     pub metrics_addr: Option<String>,
@@ -108,6 +115,10 @@ impl ServeArgs {
             max_connections: self.max_connections,
             handshake_timeout: self.handshake_timeout,
             stream_idle_timeout: self.stream_idle_timeout,
+            rate_limit: self.rate_limit.map(|per_second| RateLimit {
+                period: Duration::from_secs(1) / per_second,
+                burst: self.rate_limit_burst.unwrap_or(per_second),
+            }),
             ..ServerConfig::default()
         };
         config.requests.max_note_bytes = self.max_note_bytes;

@@ -24,6 +24,7 @@ fn every_metric_is_exposed_with_its_routeguide_name() {
         "routeguide_connections_rejected_total 0",
         "routeguide_handshake_timeouts_total 0",
         "routeguide_stream_idle_timeouts_total 0",
+        "routeguide_rate_limited_total 0",
     ] {
         assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
     }

@@ -12,6 +12,7 @@ mod get_feature;
 mod list_features;
 mod message_size;
 mod observe;
+mod rate_limit;
 mod record_route;
 mod route_chat;
 mod stream_idle;
@@ -26,6 +27,7 @@ use tonic::{Request, Response, Status, Streaming};
 pub use deadline::{Deadline, DeadlineLayer, DeadlineService, parse_grpc_timeout};
 pub use message_size::{MessageSizeFuture, MessageSizeLayer, MessageSizeService};
 pub use observe::{ACCESS_TARGET, ObserveFuture, ObserveLayer, ObserveService};
+pub use rate_limit::{RateLimitLayer, RateLimitService};
 pub use stream_idle::{StreamIdleFuture, StreamIdleLayer, StreamIdleService};
 
 use crate::index::FeatureIndex;

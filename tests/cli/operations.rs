@@ -1,5 +1,5 @@
-//! `serve`'s operator flags on a real process: `--metrics-addr`, `--access-log` and
-//! `--log-format json`.
+//! `serve`'s operator flags on a real process: `--metrics-addr`, `--access-log`,
+//! `--log-format json` and the rate limit's flags.
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -113,5 +113,16 @@ fn access_log_is_off_unless_asked_for() {
         !server.log().contains("routeguide::access"),
         "{}",
         server.log()
+    );
+}
+
+#[test]
+fn rate_limit_burst_needs_a_rate_limit() {
+    let output = run(&["serve", "--rate-limit-burst", "5"], "");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--rate-limit"),
+        "{}",
+        stderr(&output)
     );
 }

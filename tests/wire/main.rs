@@ -15,6 +15,7 @@ mod logs;
 mod metrics;
 mod notes_health;
 mod point_layouts;
+mod rate_limit;
 mod raw_codec;
 mod raw_h2;
 mod record_route;
