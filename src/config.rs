@@ -26,10 +26,26 @@ pub const DEFAULT_NOTES_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// Default number of live notes (`--chat-live`) queued per stream before it counts as
 /// fallen behind and ends with `RESOURCE_EXHAUSTED`.
 pub const DEFAULT_CHAT_LIVE_BUFFER: usize = 256;
-/// Default time a new connection has to finish its TLS handshake.
-pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default limit of client connections open at once; keep it under the process's open
+/// file limit (`ulimit -n`, often 1024).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
+/// Default time a new connection has to finish the HTTP/2 handshake.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a call's open request stream may go without traffic either way (Envoy's
+/// stream idle timeout).
+pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default largest accepted request message in bytes.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// A call budget per client IP address: `burst` calls at once, then one more every
+/// `period` (GCRA, so unused calls accumulate up to `burst`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// The time it takes to earn one more call.
+    pub period: Duration,
+    /// How many calls a client may make at once.
+    pub burst: u32,
+}
 
 /// Says which setting is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,8 +81,21 @@ pub struct ServerConfig {
     pub notes_check_interval: Duration,
     /// Whether server reflection (v1 and v1alpha) is served; `--no-reflection` removes it.
     pub reflection: bool,
-    /// How long a new connection may take to finish its TLS handshake before it is closed.
-    pub tls_handshake_timeout: Duration,
+    /// Where Prometheus metrics are served at `/metrics` (`HOST:PORT`); `None`: nowhere.
+    pub metrics_addr: Option<String>,
+    /// Whether each call logs an access line at info under the target `routeguide::access`.
+    pub access_log: bool,
+    /// Client connections open at once; a further one is closed at once.
+    pub max_connections: usize,
+    /// How long a new connection may take to finish its TLS handshake (when TLS is on),
+    /// and then to send the HTTP/2 preface and settings.
+    pub handshake_timeout: Duration,
+    /// How long a call's open request stream may go without a message either way before
+    /// the call ends with `DEADLINE_EXCEEDED`.
+    pub stream_idle_timeout: Duration,
+    /// The call budget of each client IP address (health checks are exempt); `None`: no
+    /// limit.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for ServerConfig {
@@ -88,7 +117,12 @@ impl Default for ServerConfig {
             rectangle_search: RectangleSearch::Index,
             notes_check_interval: DEFAULT_NOTES_CHECK_INTERVAL,
             reflection: true,
-            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+            metrics_addr: None,
+            access_log: false,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
+            rate_limit: None,
         }
     }
 }
@@ -97,7 +131,7 @@ impl ServerConfig {
     /// Checks that every limit is usable.
     ///
     /// # Errors
-    /// [`ConfigError::Zero`] naming the first limit that is zero.
+    /// [`ConfigError::Zero`] naming the first limit (count, then duration) that is zero.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
             ("--max-note-bytes", self.requests.max_note_bytes),
@@ -108,9 +142,27 @@ impl ServerConfig {
                 self.max_concurrent_streams as usize,
             ),
             ("--max-message-bytes", self.max_message_bytes),
+            ("--max-connections", self.max_connections),
+            (
+                "--rate-limit-burst",
+                self.rate_limit.map_or(1, |limit| limit.burst as usize),
+            ),
         ];
-        match positive.iter().find(|(_, value)| *value == 0) {
-            Some((setting, _)) => Err(ConfigError::Zero { setting }),
+        let durations = [
+            ("--handshake-timeout", self.handshake_timeout),
+            ("--stream-idle-timeout", self.stream_idle_timeout),
+            (
+                "--rate-limit",
+                self.rate_limit.map_or(Duration::MAX, |limit| limit.period),
+            ),
+        ];
+        let zero_count = positive.iter().find(|(_, value)| *value == 0);
+        let zero_duration = durations.iter().find(|(_, value)| value.is_zero());
+        match zero_count
+            .map(|(setting, _)| setting)
+            .or(zero_duration.map(|(setting, _)| setting))
+        {
+            Some(setting) => Err(ConfigError::Zero { setting }),
             None => Ok(()),
         }
     }
@@ -129,6 +181,16 @@ mod tests {
             config.validate(),
             Err(ConfigError::Zero {
                 setting: "--notes-total"
+            })
+        );
+        let config = ServerConfig {
+            handshake_timeout: Duration::ZERO,
+            ..ServerConfig::default()
+        };
+        assert_eq!(
+            config.validate(),
+            Err(ConfigError::Zero {
+                setting: "--handshake-timeout"
             })
         );
     }

@@ -4,8 +4,8 @@
 //! [`service`] (validation, status codes, streaming), to the domain: [`geo`] for
 //! coordinates and distances, [`index`] for the feature database, [`route`] for route
 //! summaries and [`notes`] for RouteChat storage ([`notes_health`] ties health to it). [`db`] loads databases, [`server`]
-//! assembles and runs the server, [`client`] is the typed client used by the CLI, and
-//! [`config`] holds the knobs; [`auth`] holds bearer tokens and [`tls`] certificates.
+//! assembles and runs the server ([`connections`] limits its connections), [`client`] is the typed client used by the CLI, and
+//! [`config`] holds the knobs and [`metrics`] every Prometheus metric; [`auth`] holds bearer tokens and [`tls`] certificates.
 //! [`synthetic`] writes generated databases and [`loadgen`] is the load generator behind
 //! `routeguide bench`.
 #![warn(missing_docs)]
@@ -14,12 +14,14 @@ pub mod auth;
 pub mod client;
 mod codec;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod geo;
 pub mod health;
 pub mod index;
 pub mod loadgen;
 pub mod memory;
+pub mod metrics;
 pub mod notes;
 pub mod notes_health;
 pub mod route;

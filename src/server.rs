@@ -18,18 +18,27 @@ use tower::{Layer, Service};
 
 use crate::auth::Authenticator;
 use crate::config::ServerConfig;
+use crate::connections::{HandshakeIncoming, LimitedIncoming};
 use crate::health::health_reporter;
 use crate::index::SharedIndex;
+use crate::metrics::Metrics;
 use crate::notes::NoteStore;
 use crate::notes_health::follow_note_store;
 use crate::pb;
-use crate::service::{AuthLayer, AuthService, DeadlineLayer, DeadlineService, RouteGuideService};
+use crate::service::{
+    AuthLayer, AuthService, DeadlineLayer, DeadlineService, MessageSizeLayer, MessageSizeService,
+    ObserveLayer, ObserveService, RateLimitLayer, RateLimitService, RouteGuideService,
+    StreamIdleLayer, StreamIdleService,
+};
 use crate::tls::{TlsAcceptor, TlsIncoming};
 
 /// The service that a layer given to [`serve_with_layer`] wraps: every call of every
-/// service (RouteGuide, health, reflection) before the auth layer checked its token and
-/// the deadline layer read its deadline.
-pub type CallStack = AuthService<DeadlineService<Routes>>;
+/// service (RouteGuide, health, reflection), before the server's own layers see it:
+/// metrics and access log, the rate limit, the bearer token, the message size status,
+/// the stream idle timeout, then the deadline.
+pub type CallStack = ObserveService<
+    RateLimitService<AuthService<MessageSizeService<StreamIdleService<DeadlineService<Routes>>>>>,
+>;
 
 /// What guards the server's calls besides its bind address; the default guards nothing.
 ///
@@ -41,6 +50,34 @@ pub struct Security {
     pub tokens: Option<Authenticator>,
     /// TLS on every connection (mutual when it verifies clients); `None` is plain text.
     pub tls: Option<TlsAcceptor>,
+}
+
+/// What the server serves, and what guards and observes it.
+///
+/// Every part is a handle: the caller may keep clones to replace or read what they hold
+/// while the server runs (a reloaded index, new tokens or certificates, the metrics).
+#[derive(Clone)]
+pub struct ServerParts {
+    /// The features, read at the start of each call.
+    pub index: SharedIndex,
+    /// Where RouteChat notes live; closed last at shutdown.
+    pub notes: Arc<dyn NoteStore>,
+    /// Tokens and TLS.
+    pub security: Security,
+    /// Where calls, messages and limits are counted.
+    pub metrics: Metrics,
+}
+
+impl ServerParts {
+    /// Returns the parts serving `index` and `notes`, unguarded, with fresh metrics.
+    pub fn new(index: impl Into<SharedIndex>, notes: Arc<dyn NoteStore>) -> Self {
+        Self {
+            index: index.into(),
+            notes,
+            security: Security::default(),
+            metrics: Metrics::new(),
+        }
+    }
 }
 
 /// The encoded descriptor set of `proto/route_guide.proto`, served by reflection.
@@ -72,7 +109,9 @@ pub enum ServeError {
 
 /// Serves on `listener` until `shutdown` resolves, then shuts down gracefully.
 ///
-/// Logs `listening on ADDR` once connections are accepted. While serving, health follows
+/// Logs `listening on ADDR` once connections are accepted. Every call is counted in
+/// `metrics` (which the caller may serve with [`crate::metrics::endpoint::serve_metrics`]).
+/// While serving, health follows
 /// the note store (`NOT_SERVING` while `NoteStore::check` fails, checked every
 /// `config.notes_check_interval`). After `shutdown`: health turns `NOT_SERVING` for good,
 /// the listener closes and connections get GOAWAY; calls in flight may finish during
@@ -80,7 +119,7 @@ pub enum ServeError {
 /// longer to close, and the note store is closed last.
 ///
 /// With `security.tls` every connection must finish a TLS handshake (with a client
-/// certificate of the client CA for mutual TLS) within `config.tls_handshake_timeout`;
+/// certificate of the client CA for mutual TLS) within `config.handshake_timeout`;
 /// with `security.tokens` every call but health and reflection needs a bearer token of the
 /// set. Listening beyond loopback without either logs a warning saying which is missing.
 ///
@@ -89,14 +128,11 @@ pub enum ServeError {
 /// note store cannot be closed.
 pub async fn serve(
     listener: TcpListener,
-    index: impl Into<SharedIndex>,
-    notes: Arc<dyn NoteStore>,
+    parts: ServerParts,
     config: &ServerConfig,
-    security: &Security,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let layer = Identity::new();
-    serve_with_layer(listener, index, notes, config, security, layer, shutdown).await
+    serve_with_layer(listener, parts, config, Identity::new(), shutdown).await
 }
 
 /// Serves as [`serve`] does, with `layer` outermost in the stack every call passes through.
@@ -110,10 +146,8 @@ pub async fn serve(
 /// As [`serve`].
 pub async fn serve_with_layer<L>(
     listener: TcpListener,
-    index: impl Into<SharedIndex>,
-    notes: Arc<dyn NoteStore>,
+    parts: ServerParts,
     config: &ServerConfig,
-    security: &Security,
     layer: L,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError>
@@ -124,6 +158,12 @@ where
     <L::Service as Service<http::Request<Body>>>::Future: Send,
     <L::Service as Service<http::Request<Body>>>::Error: Into<tower::BoxError> + Send + 'static,
 {
+    let ServerParts {
+        index,
+        notes,
+        security,
+        metrics,
+    } = parts;
     let address = listener.local_addr().map_err(ServeError::Listener)?;
     let drain = CancellationToken::new();
     let stopping = CancellationToken::new();
@@ -143,7 +183,8 @@ where
 
     let service = Arc::new(
         RouteGuideService::new(index, Arc::clone(&notes), config.requests, drain.clone())
-            .with_rectangle_search(config.rectangle_search),
+            .with_rectangle_search(config.rectangle_search)
+            .with_metrics(metrics.clone()),
     );
     let route_guide = pb::route_guide_server::RouteGuideServer::from_arc(service)
         .max_decoding_message_size(config.max_message_bytes)
@@ -155,6 +196,9 @@ where
     let incoming = TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .with_keepalive(Some(config.keepalive_interval));
+    // The connection limit counts raw sockets; TLS (when on) comes next, and the HTTP/2
+    // handshake deadline runs over the decrypted bytes from when a connection is ready.
+    let incoming = LimitedIncoming::new(incoming, config.max_connections, metrics.clone());
 
     // The health follower is cancelled (and awaited) before shutdown writes NOT_SERVING, so
     // it cannot turn health back to SERVING; the guard also ends it if serving fails.
@@ -190,23 +234,37 @@ where
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
         .layer(layer)
+        // Outermost first. Observing comes first so that it counts every call with the
+        // status the client finally gets, including those the layers below answer.
+        .layer(ObserveLayer::new(metrics.clone(), config.access_log))
+        // Refused calls cost nothing below this point, token guesses included.
+        .layer(RateLimitLayer::new(config.rate_limit, metrics.clone()))
         .layer(AuthLayer::new(security.tokens.clone()))
+        .layer(MessageSizeLayer)
+        .layer(StreamIdleLayer::new(
+            config.stream_idle_timeout,
+            metrics.clone(),
+        ))
         .layer(DeadlineLayer)
         .add_service(route_guide)
         .add_service(health_service)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha);
     // Plain and TLS connections are different types; `Either` lets them share what follows.
+    let timeout = config.handshake_timeout;
     let serving = match &security.tls {
-        None => Either::Left(router.serve_with_incoming_shutdown(incoming, begin_shutdown)),
+        None => {
+            let incoming = HandshakeIncoming::new(incoming, timeout, metrics.clone());
+            Either::Left(router.serve_with_incoming_shutdown(incoming, begin_shutdown))
+        }
         Some(acceptor) => {
-            let timeout = config.tls_handshake_timeout;
             let incoming = TlsIncoming::new(incoming, acceptor.clone(), timeout);
+            let incoming = HandshakeIncoming::new(incoming, timeout, metrics.clone());
             Either::Right(router.serve_with_incoming_shutdown(incoming, begin_shutdown))
         }
     };
     tokio::pin!(serving);
-    warn_if_exposed(address, security);
+    warn_if_exposed(address, &security);
     tracing::info!(%address, "listening on {address}");
 
     let grace_over = async {

@@ -32,6 +32,8 @@ use output::Printer;
 use security::ClientSecurityArgs;
 use values::{parse_positive_duration, parse_server_address};
 
+pub use serve::LogFormat;
+
 /// Exit code for every other failure (unreadable files, broken databases, bad route lines).
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code for a bad command line (clap exits with it too).
@@ -106,6 +108,14 @@ pub enum Command {
 }
 
 impl Command {
+    /// Returns how this subcommand writes its logs (only `serve` has a choice).
+    pub fn log_format(&self) -> serve::LogFormat {
+        match self {
+            Command::Serve(args) => args.log_format,
+            _ => serve::LogFormat::Text,
+        }
+    }
+
     /// Returns the subcommand's name as typed.
     pub fn name(&self) -> &'static str {
         match self {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use routeguide::auth::{Authenticator, TokenSet};
 use routeguide::index::SharedIndex;
+use routeguide::metrics::Metrics;
 use routeguide::tls::{ServerTls, ServerTlsFiles, TlsAcceptor};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
@@ -22,6 +23,8 @@ pub struct Reloadable {
     pub tls: Option<(ServerTlsFiles, TlsAcceptor)>,
     /// The token file and the authenticator calls are checked with, when tokens are on.
     pub tokens: Option<(PathBuf, Authenticator)>,
+    /// Where each reload is counted, and the reloaded database's size recorded.
+    pub metrics: Metrics,
 }
 
 /// Installs the SIGHUP handler now and returns the task that reloads `parts` at each
@@ -48,7 +51,9 @@ pub fn spawn_reloader(parts: Reloadable) -> std::io::Result<JoinHandle<()>> {
 /// Reloads every part of `parts` once.
 async fn reload(parts: &Reloadable) {
     if let Some((path, authenticator)) = &parts.tokens {
-        match TokenSet::load(path) {
+        let loaded = TokenSet::load(path);
+        parts.metrics.reloaded("tokens", loaded.is_ok());
+        match loaded {
             Ok(tokens) => {
                 let count = tokens.len();
                 authenticator.replace(tokens);
@@ -61,7 +66,9 @@ async fn reload(parts: &Reloadable) {
         }
     }
     if let Some((files, acceptor)) = &parts.tls {
-        match ServerTls::load(files) {
+        let loaded = ServerTls::load(files);
+        parts.metrics.reloaded("tls", loaded.is_ok());
+        match loaded {
             Ok(tls) => {
                 acceptor.replace(tls);
                 tracing::info!(cert = %files.cert.display(), "tls certificate reloaded");
@@ -76,7 +83,9 @@ async fn reload(parts: &Reloadable) {
         tracing::info!("the built-in database does not change; nothing to reload");
         return;
     };
-    match load_database(Some(path)).await {
+    let loaded = load_database(Some(path), &parts.metrics).await;
+    parts.metrics.reloaded("database", loaded.is_ok());
+    match loaded {
         Ok(loaded) => {
             let features = loaded.len();
             drop(parts.index.replace(Arc::new(loaded)));

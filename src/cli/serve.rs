@@ -6,15 +6,21 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use routeguide::config::{self, ServerConfig};
+use routeguide::config::{self, RateLimit, ServerConfig};
 use routeguide::index::{FeatureIndex, SharedIndex};
+use routeguide::metrics::Metrics;
+use routeguide::metrics::endpoint::serve_metrics;
 use routeguide::notes::{LiveFeed, NoteStoreUrl};
+use routeguide::server::ServerParts;
 use routeguide::service::RectangleSearch;
+use tokio_util::sync::CancellationToken;
 
 use super::UsageError;
 use super::reload::Reloadable;
 use super::security::ServerSecurityArgs;
-use super::values::{listen_parts, parse_duration, parse_listen_address, parse_positive};
+use super::values::{
+    listen_parts, parse_duration, parse_listen_address, parse_positive, parse_positive_duration,
+};
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
@@ -58,6 +64,34 @@ pub struct ServeArgs {
     /// benchmark baseline; results are identical).
     #[arg(long, env = "ROUTEGUIDE_LINEAR_SCAN")]
     pub linear_scan: bool,
+    /// Client connections open at once; a further one is closed at once.
+    #[arg(long, env = "ROUTEGUIDE_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS, value_parser = parse_positive::<usize>)]
+    pub max_connections: usize,
+    /// Time a new connection has to finish its TLS handshake (with TLS on), then again to
+    /// send the HTTP/2 preface and settings, before it is closed.
+    #[arg(long, env = "ROUTEGUIDE_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    pub handshake_timeout: Duration,
+    /// Time a call's open request stream may go without a message either way before it
+    /// ends with DEADLINE_EXCEEDED.
+    #[arg(long, env = "ROUTEGUIDE_STREAM_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_positive_duration)]
+    pub stream_idle_timeout: Duration,
+    /// Calls per second each client IP address may make (health checks are exempt); a
+    /// call over it is answered RESOURCE_EXHAUSTED (default: no limit).
+    #[arg(long, env = "ROUTEGUIDE_RATE_LIMIT", value_name = "CALLS_PER_SECOND", value_parser = parse_positive::<u32>)]
+    pub rate_limit: Option<u32>,
+    /// Calls a client may make at once before --rate-limit paces it (default: the rate).
+    #[arg(long, env = "ROUTEGUIDE_RATE_LIMIT_BURST", requires = "rate_limit", value_parser = parse_positive::<u32>)]
+    pub rate_limit_burst: Option<u32>,
+    /// Serve Prometheus metrics at `http://HOST:PORT/metrics` (default: not served).
+    #[arg(long, env = "ROUTEGUIDE_METRICS_ADDR", value_name = "HOST:PORT", value_parser = parse_listen_address)]
+    pub metrics_addr: Option<String>,
+    /// Log one line per call (peer, method, status code, duration, messages in and out)
+    /// at info under the target `routeguide::access`.
+    #[arg(long, env = "ROUTEGUIDE_ACCESS_LOG")]
+    pub access_log: bool,
+    /// How log lines are written to stderr: `text`, or `json` (one object per line).
+    #[arg(long, env = "ROUTEGUIDE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(flatten)]
     pub security: ServerSecurityArgs,
     /// Read further settings from this TOML file, whose keys are these flags' names
@@ -73,6 +107,15 @@ pub struct ServeArgs {
     pub no_reflection: bool,
 }
 
+/// How the process writes its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, `RUST_LOG`'s usual format.
+    Text,
+    /// One JSON object per line, the event's fields at its top level.
+    Json,
+}
+
 impl ServeArgs {
     fn config(&self) -> anyhow::Result<ServerConfig> {
         let mut config = ServerConfig {
@@ -85,6 +128,15 @@ impl ServeArgs {
                 RectangleSearch::Index
             },
             reflection: !self.no_reflection,
+            metrics_addr: self.metrics_addr.clone(),
+            access_log: self.access_log,
+            max_connections: self.max_connections,
+            handshake_timeout: self.handshake_timeout,
+            stream_idle_timeout: self.stream_idle_timeout,
+            rate_limit: self.rate_limit.map(|per_second| RateLimit {
+                period: Duration::from_secs(1) / per_second,
+                burst: self.rate_limit_burst.unwrap_or(per_second),
+            }),
             ..ServerConfig::default()
         };
         config.requests.max_note_bytes = self.max_note_bytes;
@@ -124,7 +176,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let url = NoteStoreUrl::parse(&args.notes).map_err(|error| UsageError(error.to_string()))?;
     // The database first: a broken file is the commoner mistake, and it stops the server
     // before any store is opened.
-    let index = SharedIndex::new(Arc::new(load_database(args.db.clone()).await?));
+    let metrics = Metrics::new();
+    let index = SharedIndex::new(Arc::new(load_database(args.db.clone(), &metrics).await?));
     let notes = url.open(config.retention, live).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -139,24 +192,58 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .auth_token_file
             .clone()
             .zip(security.tokens.clone()),
+        metrics: metrics.clone(),
     })
     .context("cannot listen for SIGHUP")?;
-    let served = routeguide::server::serve(
-        listener,
+    let metrics_listener = match &config.metrics_addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+            let address = listener
+                .local_addr()
+                .with_context(|| format!("cannot read the address of {addr}"))?;
+            // Logged before `listening on`, so whoever waits for that line sees this one.
+            tracing::info!(%address, "serving metrics at http://{address}/metrics");
+            Some(listener)
+        }
+        None => None,
+    };
+    // The endpoint outlives the server's drain, so the last scrapes see it, and stops
+    // with it.
+    let stop_endpoint = CancellationToken::new();
+    let endpoint = metrics_listener.map(|listener| {
+        let stopped = stop_endpoint.clone().cancelled_owned();
+        tokio::spawn(serve_metrics(listener, metrics.clone(), stopped))
+    });
+    let parts = ServerParts {
         index,
         notes,
+        security,
+        metrics,
+    };
+    let served = routeguide::server::serve(
+        listener,
+        parts,
         &config,
-        &security,
         routeguide::shutdown::terminate_signal(),
     )
     .await;
     reloader.abort();
+    stop_endpoint.cancel();
+    if let Some(endpoint) = endpoint {
+        let _ = endpoint.await;
+    }
     served?;
     Ok(())
 }
 
-/// Loads the database off the async threads and logs its size, time and memory.
-pub(super) async fn load_database(path: Option<PathBuf>) -> anyhow::Result<FeatureIndex> {
+/// Loads the database off the async threads, logs its size, time and memory, and records
+/// its size and time in `metrics`.
+pub(super) async fn load_database(
+    path: Option<PathBuf>,
+    metrics: &Metrics,
+) -> anyhow::Result<FeatureIndex> {
     let started = Instant::now();
     let source = path
         .as_ref()
@@ -167,11 +254,13 @@ pub(super) async fn load_database(path: Option<PathBuf>) -> anyhow::Result<Featu
     })
     .await
     .context("database loader panicked")??;
+    let seconds = started.elapsed().as_secs_f64();
+    metrics.database_loaded(index.len(), seconds);
     let memory = routeguide::memory::current();
     tracing::info!(
         source,
         features = index.len(),
-        seconds = started.elapsed().as_secs_f64(),
+        seconds,
         index_mib = index.heap_bytes() as f64 / 1048576.0,
         rss_mib = memory.map(|m| m.resident_bytes as f64 / 1048576.0),
         peak_rss_mib = memory.map(|m| m.peak_resident_bytes as f64 / 1048576.0),

@@ -8,10 +8,15 @@ mod bounded_stream;
 mod call_log;
 mod convert;
 mod deadline;
+mod frames;
 mod get_feature;
 mod list_features;
+mod message_size;
+mod observe;
+mod rate_limit;
 mod record_route;
 mod route_chat;
+mod stream_idle;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,8 +27,13 @@ use tonic::{Request, Response, Status, Streaming};
 
 pub use auth::{AuthLayer, AuthService};
 pub use deadline::{Deadline, DeadlineLayer, DeadlineService, parse_grpc_timeout};
+pub use message_size::{MessageSizeFuture, MessageSizeLayer, MessageSizeService};
+pub use observe::{ACCESS_TARGET, ObserveFuture, ObserveLayer, ObserveService};
+pub use rate_limit::{RateLimitLayer, RateLimitService};
+pub use stream_idle::{StreamIdleFuture, StreamIdleLayer, StreamIdleService};
 
 use crate::index::SharedIndex;
+use crate::metrics::Metrics;
 use crate::notes::NoteStore;
 use crate::pb;
 
@@ -55,6 +65,8 @@ pub struct RouteGuideService {
     search: RectangleSearch,
     /// Cancelled when the shutdown grace period ends; open streams then end with `UNAVAILABLE`.
     drain: CancellationToken,
+    /// Where handlers count what only they know (notes stored).
+    metrics: Metrics,
 }
 
 impl RouteGuideService {
@@ -72,7 +84,14 @@ impl RouteGuideService {
             limits,
             search: RectangleSearch::Index,
             drain,
+            metrics: Metrics::new(),
         }
+    }
+
+    /// Returns the service counting into `metrics` (by default, a registry of its own).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Returns the service with ListFeatures using `search`.

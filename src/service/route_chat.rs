@@ -11,6 +11,7 @@ use super::bounded_stream::BoundedStream;
 use super::call_log::CallLog;
 use super::convert::point_from_pb;
 use super::{ResponseStream, RouteGuideService, deadline_of};
+use crate::metrics::Metrics;
 use crate::notes::{LiveError, LiveSubscriber, Note, NoteStore};
 use crate::pb;
 
@@ -27,6 +28,7 @@ pub(super) fn handle(
         Arc::clone(&service.notes),
         service.limits.max_note_bytes,
         replies,
+        service.metrics.clone(),
     );
     let reader_log = log.companion();
     tokio::spawn(async move {
@@ -53,6 +55,7 @@ async fn exchange_notes(
     store: Arc<dyn NoteStore>,
     max_note_bytes: usize,
     replies: mpsc::Sender<Reply>,
+    metrics: Metrics,
 ) -> (u64, &'static str) {
     let mut received = 0u64;
     // With live push, the stream subscribes now and watches each location it sends a note at.
@@ -64,6 +67,7 @@ async fn exchange_notes(
         &replies,
         live.as_mut(),
         &mut received,
+        &metrics,
     )
     .await;
     (received, reason)
@@ -93,6 +97,7 @@ async fn read_notes(
     replies: &mpsc::Sender<Reply>,
     mut live: Option<&mut LiveSubscriber>,
     received: &mut u64,
+    metrics: &Metrics,
 ) -> &'static str {
     loop {
         let next = tokio::select! {
@@ -146,6 +151,7 @@ async fn read_notes(
         };
         match exchanged {
             Ok(earlier) => {
+                metrics.note_stored();
                 for earlier in earlier {
                     if replies.send(Ok(reply(earlier))).await.is_err() {
                         return "the reply stream ended";

@@ -7,33 +7,34 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::Stream;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::JoinSet;
 use tokio_rustls::rustls;
 use tokio_rustls::server::TlsStream;
-use tonic::transport::server::TcpIncoming;
+use tonic::transport::server::{Connected, TcpConnectInfo};
 
 use super::TlsAcceptor;
 
-/// A stream of TLS connections over the TCP connections of a listener.
+/// A stream of TLS connections over the accepted connections `S` yields (TCP connections,
+/// possibly wrapped, whose connect info is tonic's `TcpConnectInfo`).
 ///
 /// A handshake runs on a task of its own, so a slow or silent client holds up no other
 /// connection; one that fails or takes longer than the time limit is closed and logged at
 /// debug. Dropping the stream (the server stopped accepting) aborts handshakes in progress.
-pub(crate) struct TlsIncoming {
-    tcp: TcpIncoming,
+pub(crate) struct TlsIncoming<S, IO> {
+    tcp: Pin<Box<S>>,
     acceptor: TlsAcceptor,
     timeout: Duration,
-    handshakes: JoinSet<Option<TlsStream<TcpStream>>>,
+    handshakes: JoinSet<Option<TlsStream<IO>>>,
     tcp_ended: bool,
 }
 
-impl TlsIncoming {
+impl<S, IO> TlsIncoming<S, IO> {
     /// Returns the TLS connections of `tcp`, each handshake with the configuration
     /// `acceptor` holds when it starts and at most `timeout` long.
-    pub(crate) fn new(tcp: TcpIncoming, acceptor: TlsAcceptor, timeout: Duration) -> Self {
+    pub(crate) fn new(tcp: S, acceptor: TlsAcceptor, timeout: Duration) -> Self {
         Self {
-            tcp,
+            tcp: Box::pin(tcp),
             acceptor,
             timeout,
             handshakes: JoinSet::new(),
@@ -42,13 +43,17 @@ impl TlsIncoming {
     }
 }
 
-impl Stream for TlsIncoming {
-    type Item = std::io::Result<TlsStream<TcpStream>>;
+impl<S, IO> Stream for TlsIncoming<S, IO>
+where
+    S: Stream<Item = std::io::Result<IO>>,
+    IO: AsyncRead + AsyncWrite + Connected<ConnectInfo = TcpConnectInfo> + Unpin + Send + 'static,
+{
+    type Item = std::io::Result<TlsStream<IO>>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         while !this.tcp_ended {
-            match Pin::new(&mut this.tcp).poll_next(cx) {
+            match this.tcp.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(stream))) => {
                     let config = this.acceptor.current().config;
                     this.handshakes
@@ -74,12 +79,18 @@ impl Stream for TlsIncoming {
 
 /// Returns the TLS connection over `stream`, or `None` when the handshake failed or took
 /// longer than `timeout`.
-async fn handshake(
+async fn handshake<IO>(
     config: Arc<rustls::ServerConfig>,
-    stream: TcpStream,
+    stream: IO,
     timeout: Duration,
-) -> Option<TlsStream<TcpStream>> {
-    let peer = stream.peer_addr().ok().map(tracing::field::display);
+) -> Option<TlsStream<IO>>
+where
+    IO: AsyncRead + AsyncWrite + Connected<ConnectInfo = TcpConnectInfo> + Unpin,
+{
+    let peer = stream
+        .connect_info()
+        .remote_addr()
+        .map(tracing::field::display);
     let accept = tokio_rustls::TlsAcceptor::from(config).accept(stream);
     match tokio::time::timeout(timeout, accept).await {
         Ok(Ok(tls)) => Some(tls),

@@ -1,5 +1,6 @@
 //! The `routeguide` binary end to end: subcommands, typed coordinates, output formats, exit
-//! codes, bad databases, the README's commands, TLS and tokens, and graceful shutdown on
+//! codes, bad databases, operator flags, the README's commands, TLS and tokens, and
+//! graceful shutdown on
 //! real signals.
 
 mod bad_database;
@@ -7,6 +8,7 @@ mod client_commands;
 mod config_file;
 mod coordinates;
 mod exit_codes;
+mod operations;
 #[path = "../shared/pki.rs"]
 mod pki;
 mod process;

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// Returns a command for the binary under test, with no `ROUTEGUIDE_*` variables inherited.
@@ -79,7 +79,8 @@ pub fn stderr(output: &Output) -> String {
 pub struct ServerProcess {
     pub child: Child,
     pub addr: String,
-    log: Arc<Mutex<String>>,
+    /// Everything the server logged so far, and a signal for each new line.
+    log: Arc<(Mutex<String>, Condvar)>,
     /// Disconnected once the server's stderr reaches end of file, i.e. when it exits.
     stderr_closed: mpsc::Receiver<()>,
 }
@@ -107,7 +108,7 @@ impl ServerProcess {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
+        let log = Arc::new((Mutex::new(String::new()), Condvar::new()));
         let (found, address) = mpsc::channel();
         let (stderr_open, stderr_closed) = mpsc::channel::<()>();
         let reader = BufReader::new(child.stderr.take().unwrap());
@@ -117,9 +118,12 @@ impl ServerProcess {
             let _stderr_open = stderr_open;
             for line in reader.lines().map_while(Result::ok) {
                 // Log first, so whoever learns the address also sees the line in the log.
-                sink.lock().unwrap().push_str(&format!("{line}\n"));
+                sink.0.lock().unwrap().push_str(&format!("{line}\n"));
+                sink.1.notify_all();
                 if let Some(rest) = line.split("listening on ").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or_default();
+                    // A text line ends the address with a space, a JSON one with a quote.
+                    let mut words = rest.split(|c: char| c.is_whitespace() || c == '"');
+                    let addr = words.next().unwrap_or_default();
                     let _ = found.send(addr.to_owned());
                 }
             }
@@ -127,7 +131,10 @@ impl ServerProcess {
         let addr = address
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| {
-                panic!("server did not log `listening on`: {}", log.lock().unwrap())
+                panic!(
+                    "server did not log `listening on`: {}",
+                    log.0.lock().unwrap()
+                )
             });
         Self {
             child,
@@ -139,7 +146,23 @@ impl ServerProcess {
 
     /// Returns everything the server logged so far.
     pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        self.log.0.lock().unwrap().clone()
+    }
+
+    /// Waits for a logged line that contains `fragment` and returns it; panics after
+    /// `limit` (which only bounds a failure) without one.
+    pub fn wait_for_line(&self, fragment: &str, limit: Duration) -> String {
+        let (text, logged) = &*self.log;
+        let find = |text: &String| {
+            text.lines()
+                .find(|l| l.contains(fragment))
+                .map(str::to_owned)
+        };
+        let text = logged
+            .wait_timeout_while(text.lock().unwrap(), limit, |text| find(text).is_none())
+            .unwrap()
+            .0;
+        find(&text).unwrap_or_else(|| panic!("no line with {fragment:?} within {limit:?}: {text}"))
     }
 
     /// Waits until the log holds `count` lines containing `fragment` and returns the log;

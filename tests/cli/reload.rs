@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use routeguide::pb;
 
+use super::operations::{http_get, metrics_addr};
 use super::process::ServerProcess;
 
 /// How long a reload may take before the test fails; only bounds a failure.
@@ -31,7 +32,12 @@ async fn sighup_swaps_in_a_new_database_and_keeps_the_old_one_when_the_new_file_
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("db.json");
     write_database(&db, "first");
-    let server = ServerProcess::start(&["--db", db.to_str().unwrap()]);
+    let server = ServerProcess::start(&[
+        "--db",
+        db.to_str().unwrap(),
+        "--metrics-addr",
+        "127.0.0.1:0",
+    ]);
     // One connection for the whole test: a reload must not drop it.
     let channel = tonic::transport::Channel::from_shared(format!("http://{}", server.addr))
         .unwrap()
@@ -61,6 +67,18 @@ async fn sighup_swaps_in_a_new_database_and_keeps_the_old_one_when_the_new_file_
     server.signal("HUP");
     server.wait_for_log("database reloaded", 2, LIMIT);
     assert_eq!(name_at_1_1(&mut client).await, "third");
+    // Each reload is counted, and the served database's size follows the reloads.
+    let (_, metrics) = http_get(&metrics_addr(&server), "/metrics");
+    for line in [
+        "routeguide_reloads_total{part=\"database\",result=\"ok\"} 2",
+        "routeguide_reloads_total{part=\"database\",result=\"failed\"} 1",
+        "routeguide_features_loaded 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line:?} in {metrics}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

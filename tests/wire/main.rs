@@ -1,20 +1,25 @@
 //! End-to-end behaviour of the server over real TCP on 127.0.0.1, one module per concern.
 
 mod abandonment;
+mod access_log;
 mod auth;
+mod connections;
 mod deadlines;
 mod every_rpc;
 mod get_feature;
 mod health_reflection;
 mod layers;
+mod limits;
 mod list_features;
 mod live_chat;
 mod loadgen;
 mod logs;
+mod metrics;
 mod notes_health;
 #[path = "../shared/pki.rs"]
 mod pki;
 mod point_layouts;
+mod rate_limit;
 mod raw_codec;
 mod raw_h2;
 mod record_route;
@@ -22,5 +27,6 @@ mod robustness;
 mod route_chat;
 mod shutdown;
 mod slow_reader;
+mod stream_idle;
 mod support;
 mod tls;

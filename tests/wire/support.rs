@@ -6,9 +6,12 @@ use std::sync::Arc;
 use routeguide::config::ServerConfig;
 use routeguide::geo::GeoPoint;
 use routeguide::index::{FeatureIndex, FeatureIndexBuilder};
+use routeguide::metrics::Metrics;
+use routeguide::metrics::endpoint::serve_metrics;
 use routeguide::notes::{MemoryNoteStore, NoteStore};
 use routeguide::pb;
 use routeguide::server::Security;
+use routeguide::server::ServerParts;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -16,6 +19,8 @@ use tonic::transport::Channel;
 /// A server running in this process; stops when dropped or on [`TestServer::shutdown`].
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Where the server's `/metrics` endpoint listens.
+    pub metrics_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), routeguide::server::ServeError>>>,
 }
@@ -105,27 +110,51 @@ impl TestServer {
         super::logs::logs();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_addr = metrics_listener.local_addr().unwrap();
+        let metrics = Metrics::new();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            routeguide::server::serve_with_layer(
-                listener,
-                Arc::new(index),
+            // The endpoint task ends with the test's runtime.
+            tokio::spawn(serve_metrics(
+                metrics_listener,
+                metrics.clone(),
+                std::future::pending(),
+            ));
+            let parts = ServerParts {
+                index: index.into(),
                 notes,
-                &config,
-                &security,
-                layer,
-                shutdown,
-            )
-            .await
+                security,
+                metrics,
+            };
+            routeguide::server::serve_with_layer(listener, parts, &config, layer, shutdown).await
         });
         Self {
             addr,
+            metrics_addr,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Returns the text the server's `/metrics` endpoint answers, read over HTTP/1.1.
+    pub async fn scrape(&self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut socket = tokio::net::TcpStream::connect(self.metrics_addr)
+            .await
+            .unwrap();
+        socket
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = String::new();
+        socket.read_to_string(&mut response).await.unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        body.to_owned()
     }
 
     /// Returns the `http://` URI of the server.
@@ -188,6 +217,23 @@ impl Drop for TestServer {
             task.abort();
         }
     }
+}
+
+/// Returns a channel whose one connection is `tcp`, a socket the test connected itself
+/// (so it knows its address); the channel cannot reconnect once that connection closes.
+pub async fn channel_over(tcp: tokio::net::TcpStream) -> Channel {
+    let slot = Arc::new(std::sync::Mutex::new(Some(tcp)));
+    let connector = tower::service_fn(move |_: http::Uri| {
+        let tcp = slot.lock().unwrap().take();
+        async move {
+            tcp.map(hyper_util::rt::TokioIo::new)
+                .ok_or_else(|| std::io::Error::other("the test's one connection is gone"))
+        }
+    });
+    tonic::transport::Endpoint::from_static("http://routeguide.test")
+        .connect_with_connector(connector)
+        .await
+        .unwrap()
 }
 
 /// Returns a point, panicking on invalid test input.

@@ -222,7 +222,7 @@ async fn a_silent_connection_holds_up_no_handshake_and_is_closed_at_the_time_lim
     let ca = pki.ca("ca");
     let leaf = pki.leaf(&ca, "server", &SERVER_NAMES);
     let config = ServerConfig {
-        tls_handshake_timeout: Duration::from_millis(300),
+        handshake_timeout: Duration::from_millis(300),
         ..ServerConfig::default()
     };
     let security = Security {
