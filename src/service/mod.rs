@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 pub use deadline::{Deadline, DeadlineLayer, DeadlineService, parse_grpc_timeout};
+pub use list_features::{FEATURE_COUNT, FEATURE_COUNT_REQUEST};
 
 use crate::index::FeatureIndex;
 use crate::notes::NoteStore;
