@@ -11,6 +11,7 @@ use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_web::GrpcWebLayer;
 use tower::layer::util::Identity;
 use tower::{Layer, Service};
 
@@ -75,9 +76,10 @@ pub async fn serve(
     serve_with_layer(listener, index, notes, config, Identity::new(), shutdown).await
 }
 
-/// Serves as [`serve`] does, with `layer` outermost in the stack every call passes through.
+/// Serves as [`serve`] does, with `layer` in the stack every call passes through.
 ///
-/// The layer sees each call's HTTP request (path, headers, extensions such as tonic's
+/// The layer sits inside the gRPC-Web translation, so it sees gRPC-Web calls as gRPC
+/// calls like any other. It sees each call's HTTP request (path, headers, extensions such as tonic's
 /// `TcpConnectInfo`) before any handler, whatever the service or the compression, and
 /// may answer it itself (e.g. with `Status::into_http`); what it leaves in the request's
 /// headers and extensions reaches the handler as metadata and extensions.
@@ -162,9 +164,14 @@ where
     };
 
     let serving = Server::builder()
+        // HTTP/1.1 as well as HTTP/2, for browsers' gRPC-Web calls.
+        .accept_http1(true)
         .http2_keepalive_interval(Some(config.keepalive_interval))
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
+        // gRPC-Web (binary and text) becomes gRPC here, so every layer inside sees it as
+        // gRPC; native gRPC passes through untouched.
+        .layer(GrpcWebLayer::new())
         .layer(layer)
         .layer(DeadlineLayer)
         .add_service(route_guide)

@@ -3,6 +3,7 @@
 mod abandonment;
 mod deadlines;
 mod get_feature;
+mod grpc_web;
 mod health_reflection;
 mod layers;
 mod list_features;
@@ -19,3 +20,4 @@ mod route_chat;
 mod shutdown;
 mod slow_reader;
 mod support;
+mod web_client;
