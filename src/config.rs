@@ -38,6 +38,67 @@ pub enum ConfigError {
         /// The setting's flag name.
         setting: &'static str,
     },
+    /// A `--cors-origin` is not `http://HOST[:PORT]` or `https://HOST[:PORT]`.
+    #[error(
+        "--cors-origin {origin:?} is not an origin: expected http://HOST[:PORT] or https://HOST[:PORT], without a path"
+    )]
+    CorsOrigin {
+        /// The origin as given.
+        origin: String,
+    },
+}
+
+/// What the server offers browsers beyond gRPC-Web itself: cross-origin calls, off by
+/// default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebConfig {
+    /// Origins (`http://HOST[:PORT]`, `https://HOST[:PORT]`) whose pages may call the
+    /// server (CORS); none by default, so only pages this server serves can.
+    pub cors_origins: Vec<String>,
+}
+
+impl WebConfig {
+    /// Checks that every origin is an origin.
+    ///
+    /// # Errors
+    /// [`ConfigError::CorsOrigin`] naming the value.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(origin) = self.cors_origins.iter().find(|o| !is_origin(o)) {
+            return Err(ConfigError::CorsOrigin {
+                origin: origin.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Says whether `text` is a serialised origin as browsers send it: `http` or `https`, a
+/// host name, IPv4 or bracketed IPv6 address, an optional port, and nothing else.
+fn is_origin(text: &str) -> bool {
+    let Some((scheme, authority)) = text.split_once("://") else {
+        return false;
+    };
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((ip, "")) => (ip.parse::<std::net::Ipv6Addr>().is_ok(), None),
+            Some((ip, rest)) => match rest.strip_prefix(':') {
+                Some(port) => (ip.parse::<std::net::Ipv6Addr>().is_ok(), Some(port)),
+                None => (false, None),
+            },
+            None => (false, None),
+        },
+        None => {
+            let (host, port) = match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            };
+            let name = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+            (!host.is_empty() && host.chars().all(name), port)
+        }
+    };
+    matches!(scheme, "http" | "https")
+        && host_ok
+        && port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok())
 }
 
 /// Everything `server::serve` needs besides the listener, the data and the shutdown signal.
@@ -61,6 +122,8 @@ pub struct ServerConfig {
     pub rectangle_search: RectangleSearch,
     /// How often the note store is checked; health is `NOT_SERVING` while checks fail.
     pub notes_check_interval: Duration,
+    /// Cross-origin calls.
+    pub web: WebConfig,
 }
 
 impl Default for ServerConfig {
@@ -81,15 +144,17 @@ impl Default for ServerConfig {
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             rectangle_search: RectangleSearch::Index,
             notes_check_interval: DEFAULT_NOTES_CHECK_INTERVAL,
+            web: WebConfig::default(),
         }
     }
 }
 
 impl ServerConfig {
-    /// Checks that every limit is usable.
+    /// Checks that every limit and web setting is usable.
     ///
     /// # Errors
-    /// [`ConfigError::Zero`] naming the first limit that is zero.
+    /// [`ConfigError::Zero`] naming the first limit that is zero, or the error of
+    /// [`WebConfig::validate`].
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
             ("--max-note-bytes", self.requests.max_note_bytes),
@@ -103,7 +168,7 @@ impl ServerConfig {
         ];
         match positive.iter().find(|(_, value)| *value == 0) {
             Some((setting, _)) => Err(ConfigError::Zero { setting }),
-            None => Ok(()),
+            None => self.web.validate(),
         }
     }
 }
@@ -123,5 +188,43 @@ mod tests {
                 setting: "--notes-total"
             })
         );
+    }
+
+    #[test]
+    fn cors_origins_are_checked() {
+        fn origin_ok(origin: &str) -> bool {
+            let web = WebConfig {
+                cors_origins: vec!["http://localhost:8080".into(), origin.into()],
+            };
+            web.validate().is_ok()
+        }
+        for good in [
+            "http://localhost:3000",
+            "https://maps.example.com",
+            "http://127.0.0.1:8080",
+            "http://[::1]:5173",
+            "http://[::1]",
+        ] {
+            assert!(origin_ok(good), "{good}");
+        }
+        for bad in [
+            "",
+            "*",
+            "localhost:3000",
+            "ftp://example.com",
+            "https://example.com/",
+            "https://example.com/app",
+            "https://user@example.com",
+            "https://",
+            "http://example.com:",
+            "http://example.com:99999",
+            "http://example.com:+80",
+            "http://[::1",
+            "http://[::1]x",
+            "http://[nope]:80",
+            "http://exa mple.com",
+        ] {
+            assert!(!origin_ok(bad), "{bad:?}");
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Server assembly: RouteGuide, health and reflection on one listener, with graceful shutdown.
+//! Server assembly: RouteGuide, health and reflection on one listener, with graceful shutdown;
+//! gRPC-Web for browsers on the same port.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::notes::NoteStore;
 use crate::notes_health::follow_note_store;
 use crate::pb;
 use crate::service::{DeadlineLayer, DeadlineService, RouteGuideService};
+use crate::web;
 
 /// The service that a layer given to [`serve_with_layer`] wraps: every call of every
 /// service (RouteGuide, health, reflection) after the deadline layer read its deadline.
@@ -52,6 +54,9 @@ pub enum ServeError {
     /// Closing the note store failed.
     #[error(transparent)]
     Notes(#[from] crate::notes::NoteError),
+    /// A setting is unusable (the configuration was not validated).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Serves on `listener` until `shutdown` resolves, then shuts down gracefully.
@@ -119,6 +124,8 @@ where
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
+    let cors_opt = web::cors_layer(&config.web.cors_origins)?;
+
     let service = Arc::new(
         RouteGuideService::new(index, Arc::clone(&notes), config.requests, drain.clone())
             .with_rectangle_search(config.rectangle_search),
@@ -169,6 +176,8 @@ where
         .http2_keepalive_interval(Some(config.keepalive_interval))
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
+        // Cross-origin calls only from `--cors-origin` origins.
+        .layer(tower::util::option_layer(cors_opt))
         // gRPC-Web (binary and text) becomes gRPC here, so every layer inside sees it as
         // gRPC; native gRPC passes through untouched.
         .layer(GrpcWebLayer::new())

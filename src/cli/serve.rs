@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use routeguide::config::{self, ServerConfig};
+use routeguide::config::{self, ServerConfig, WebConfig};
 use routeguide::index::FeatureIndex;
 use routeguide::notes::{LiveFeed, NoteStoreUrl};
 use routeguide::service::RectangleSearch;
@@ -56,6 +56,16 @@ pub struct ServeArgs {
     /// benchmark baseline; results are identical).
     #[arg(long, env = "ROUTEGUIDE_LINEAR_SCAN")]
     pub linear_scan: bool,
+    /// Lets pages from ORIGIN (`http(s)://HOST[:PORT]`) make gRPC-Web calls (CORS);
+    /// repeatable (the variable takes a comma-separated list). None by default: only the
+    /// page of this server can.
+    #[arg(
+        long = "cors-origin",
+        value_name = "ORIGIN",
+        env = "ROUTEGUIDE_CORS_ORIGIN",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
 }
 
 impl ServeArgs {
@@ -68,6 +78,9 @@ impl ServeArgs {
                 RectangleSearch::LinearScan
             } else {
                 RectangleSearch::Index
+            },
+            web: WebConfig {
+                cors_origins: self.cors_origins.clone(),
             },
             ..ServerConfig::default()
         };

@@ -1,6 +1,7 @@
 //! End-to-end behaviour of the server over real TCP on 127.0.0.1, one module per concern.
 
 mod abandonment;
+mod cors;
 mod deadlines;
 mod get_feature;
 mod grpc_web;
