@@ -46,29 +46,53 @@ pub enum ConfigError {
         /// The origin as given.
         origin: String,
     },
+    /// The `--map-tiles` template is not an `http(s)://` URL with `{z}`, `{x}` and `{y}`.
+    #[error(
+        "--map-tiles {template:?} is not a tile URL template: expected http:// or https:// and {{z}}, {{x}} and {{y}}"
+    )]
+    MapTiles {
+        /// The template as given.
+        template: String,
+    },
 }
 
-/// What the server offers browsers beyond gRPC-Web itself: cross-origin calls, off by
-/// default.
+/// What the server offers browsers beyond gRPC-Web itself: cross-origin calls and the map
+/// page's tile layer. Both are off by default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WebConfig {
     /// Origins (`http://HOST[:PORT]`, `https://HOST[:PORT]`) whose pages may call the
     /// server (CORS); none by default, so only pages this server serves can.
     pub cors_origins: Vec<String>,
+    /// The tile layer the map page draws under the features, if any.
+    pub map_tiles: Option<MapTiles>,
+}
+
+/// A tile layer for the map page: Leaflet's URL template and the attribution to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapTiles {
+    /// The URL template, e.g. `https://tile.openstreetmap.org/{z}/{x}/{y}.png`.
+    pub url_template: String,
+    /// The attribution the tiles' licence asks for, shown as plain text on the map.
+    pub attribution: String,
 }
 
 impl WebConfig {
-    /// Checks that every origin is an origin.
+    /// Checks that every origin is an origin and that the tile template is a template.
     ///
     /// # Errors
-    /// [`ConfigError::CorsOrigin`] naming the value.
+    /// [`ConfigError::CorsOrigin`] or [`ConfigError::MapTiles`] naming the value.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if let Some(origin) = self.cors_origins.iter().find(|o| !is_origin(o)) {
             return Err(ConfigError::CorsOrigin {
                 origin: origin.clone(),
             });
         }
-        Ok(())
+        match &self.map_tiles {
+            Some(tiles) if !is_tile_template(&tiles.url_template) => Err(ConfigError::MapTiles {
+                template: tiles.url_template.clone(),
+            }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -101,6 +125,13 @@ fn is_origin(text: &str) -> bool {
         && port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok())
 }
 
+/// Says whether `text` is an `http(s)://` URL template with the tile coordinates in it.
+fn is_tile_template(text: &str) -> bool {
+    (text.starts_with("https://") || text.starts_with("http://"))
+        && ["{z}", "{x}", "{y}"].iter().all(|p| text.contains(p))
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// Everything `server::serve` needs besides the listener, the data and the shutdown signal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
@@ -122,7 +153,7 @@ pub struct ServerConfig {
     pub rectangle_search: RectangleSearch,
     /// How often the note store is checked; health is `NOT_SERVING` while checks fail.
     pub notes_check_interval: Duration,
-    /// Cross-origin calls.
+    /// Cross-origin calls and the map page's tiles.
     pub web: WebConfig,
 }
 
@@ -191,10 +222,11 @@ mod tests {
     }
 
     #[test]
-    fn cors_origins_are_checked() {
+    fn origins_and_tile_templates_are_checked() {
         fn origin_ok(origin: &str) -> bool {
             let web = WebConfig {
                 cors_origins: vec!["http://localhost:8080".into(), origin.into()],
+                map_tiles: None,
             };
             web.validate().is_ok()
         }
@@ -225,6 +257,26 @@ mod tests {
             "http://exa mple.com",
         ] {
             assert!(!origin_ok(bad), "{bad:?}");
+        }
+        let tiles = |template: &str| WebConfig {
+            cors_origins: Vec::new(),
+            map_tiles: Some(MapTiles {
+                url_template: template.into(),
+                attribution: String::new(),
+            }),
+        };
+        let osm = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+        assert_eq!(tiles(osm).validate(), Ok(()));
+        for bad in [
+            "tile.openstreetmap.org/{z}/{x}/{y}.png",
+            "https://t.org/{z}/{x}.png",
+        ] {
+            assert_eq!(
+                tiles(bad).validate(),
+                Err(ConfigError::MapTiles {
+                    template: bad.into()
+                })
+            );
         }
     }
 }

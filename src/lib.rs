@@ -5,7 +5,7 @@
 //! coordinates and distances, [`index`] for the feature database, [`route`] for route
 //! summaries and [`notes`] for RouteChat storage ([`notes_health`] ties health to it). [`db`] loads databases, [`server`]
 //! assembles and runs the server, [`client`] is the typed client used by the CLI, and
-//! [`config`] holds the knobs; [`web`] has the CORS layer for browsers.
+//! [`config`] holds the knobs; [`web`] serves the map page and the CORS layer for browsers.
 //! [`synthetic`] writes generated databases and [`loadgen`] is the load generator behind
 //! `routeguide bench`.
 #![warn(missing_docs)]

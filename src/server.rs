@@ -1,5 +1,5 @@
 //! Server assembly: RouteGuide, health and reflection on one listener, with graceful shutdown;
-//! gRPC-Web for browsers on the same port.
+//! gRPC-Web and the map page for browsers on the same port.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use crate::notes::NoteStore;
 use crate::notes_health::follow_note_store;
 use crate::pb;
 use crate::service::{DeadlineLayer, DeadlineService, RouteGuideService};
-use crate::web;
+use crate::web::{self, MapPage, MapPageLayer};
 
 /// The service that a layer given to [`serve_with_layer`] wraps: every call of every
 /// service (RouteGuide, health, reflection) after the deadline layer read its deadline.
@@ -125,6 +125,7 @@ where
         .build_v1alpha()?;
 
     let cors_opt = web::cors_layer(&config.web.cors_origins)?;
+    let map_page = MapPageLayer::new(MapPage::new(&index, config.web.map_tiles.as_ref()));
 
     let service = Arc::new(
         RouteGuideService::new(index, Arc::clone(&notes), config.requests, drain.clone())
@@ -171,13 +172,14 @@ where
     };
 
     let serving = Server::builder()
-        // HTTP/1.1 as well as HTTP/2, for browsers' gRPC-Web calls.
+        // HTTP/1.1 as well as HTTP/2, for browsers: the map page and gRPC-Web calls.
         .accept_http1(true)
         .http2_keepalive_interval(Some(config.keepalive_interval))
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
-        // Cross-origin calls only from `--cors-origin` origins.
+        // Cross-origin calls only from `--cors-origin` origins; then the map page (GET).
         .layer(tower::util::option_layer(cors_opt))
+        .layer(map_page)
         // gRPC-Web (binary and text) becomes gRPC here, so every layer inside sees it as
         // gRPC; native gRPC passes through untouched.
         .layer(GrpcWebLayer::new())

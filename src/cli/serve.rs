@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use routeguide::config::{self, ServerConfig, WebConfig};
+use routeguide::config::{self, MapTiles, ServerConfig, WebConfig};
 use routeguide::index::FeatureIndex;
 use routeguide::notes::{LiveFeed, NoteStoreUrl};
 use routeguide::service::RectangleSearch;
@@ -58,7 +58,7 @@ pub struct ServeArgs {
     pub linear_scan: bool,
     /// Lets pages from ORIGIN (`http(s)://HOST[:PORT]`) make gRPC-Web calls (CORS);
     /// repeatable (the variable takes a comma-separated list). None by default: only the
-    /// page of this server can.
+    /// built-in map page can.
     #[arg(
         long = "cors-origin",
         value_name = "ORIGIN",
@@ -66,6 +66,19 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+    /// A tile layer under the map page's features, as a URL template such as
+    /// `https://tile.openstreetmap.org/{z}/{x}/{y}.png` (off: the bundled land outline only,
+    /// and the page asks nothing of any other host).
+    #[arg(long, value_name = "URL-TEMPLATE", env = "ROUTEGUIDE_MAP_TILES")]
+    pub map_tiles: Option<String>,
+    /// The attribution the tiles' licence asks for, shown on the map (plain text).
+    #[arg(
+        long,
+        value_name = "TEXT",
+        env = "ROUTEGUIDE_MAP_ATTRIBUTION",
+        requires = "map_tiles"
+    )]
+    pub map_attribution: Option<String>,
 }
 
 impl ServeArgs {
@@ -81,6 +94,10 @@ impl ServeArgs {
             },
             web: WebConfig {
                 cors_origins: self.cors_origins.clone(),
+                map_tiles: self.map_tiles.clone().map(|url_template| MapTiles {
+                    url_template,
+                    attribution: self.map_attribution.clone().unwrap_or_default(),
+                }),
             },
             ..ServerConfig::default()
         };

@@ -11,6 +11,7 @@ mod list_features;
 mod live_chat;
 mod loadgen;
 mod logs;
+mod map_page;
 mod notes_health;
 mod point_layouts;
 mod raw_codec;
