@@ -24,6 +24,7 @@ import cases_health_reflection  # noqa: E402,F401
 import cases_cli  # noqa: E402,F401
 import cases_wire  # noqa: E402,F401
 import cases_grpcurl  # noqa: E402,F401
+import cases_browser  # noqa: E402,F401
 
 
 def main():
