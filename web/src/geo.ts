@@ -14,6 +14,9 @@ export interface RectE7 {
 const E7 = 1e7;
 const MAX_LATITUDE = 90;
 const MAX_LONGITUDE = 180;
+/** The largest valid latitude and longitude magnitudes in E7, as the server checks them. */
+export const MAX_LATITUDE_E7 = MAX_LATITUDE * E7;
+export const MAX_LONGITUDE_E7 = MAX_LONGITUDE * E7;
 /** The largest magnitude in degrees whose E7 value still fits the wire's int32. */
 const INT32_DEGREES = 214;
 

@@ -6,7 +6,16 @@ import * as L from "leaflet";
 import { setToken } from "./client";
 import { RectangleDrawer } from "./draw";
 import { FeatureLister } from "./features";
-import { boundsOf, parsePoint, pointAt, rectOf, type PointE7, type RectE7 } from "./geo";
+import {
+  boundsOf,
+  MAX_LATITUDE_E7,
+  MAX_LONGITUDE_E7,
+  parsePoint,
+  pointAt,
+  rectOf,
+  type PointE7,
+  type RectE7,
+} from "./geo";
 import { addLand } from "./land";
 import { NotesPanel } from "./notes";
 import { RouteDrawer } from "./route";
@@ -86,7 +95,7 @@ async function start(): Promise<void> {
       byId("error").hidden = false;
       return;
     }
-    if (Math.abs(point.latitude) <= 900_000_000 && Math.abs(point.longitude) <= 1_800_000_000) {
+    if (Math.abs(point.latitude) <= MAX_LATITUDE_E7 && Math.abs(point.longitude) <= MAX_LONGITUDE_E7) {
       map.panTo(boundsOf({ lo: point, hi: point }).getCenter());
     }
     pick(point);

@@ -2,7 +2,7 @@
 // here"; the notes panel writes at this point.
 import * as L from "leaflet";
 import { getFeature, listFeatures } from "./client";
-import { formatPoint, latLng, type PointE7 } from "./geo";
+import { formatPoint, latLng, MAX_LATITUDE_E7, MAX_LONGITUDE_E7, type PointE7 } from "./geo";
 import { byId, clearError, showError } from "./ui";
 
 export class Selection {
@@ -28,7 +28,12 @@ export class Selection {
     this.lookup?.abort();
     const lookup = new AbortController();
     this.lookup = lookup;
-    this.marker.setLatLng(latLng(point)).addTo(this.map);
+    // A typed point off the map (the server will say what is wrong with it) gets no ring.
+    if (Math.abs(point.latitude) <= MAX_LATITUDE_E7 && Math.abs(point.longitude) <= MAX_LONGITUDE_E7) {
+      this.marker.setLatLng(latLng(point)).addTo(this.map);
+    } else {
+      this.marker.remove();
+    }
     this.onSelect(point);
     const text = byId("selected");
     text.dataset.state = "loading";
