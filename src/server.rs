@@ -83,11 +83,12 @@ pub async fn serve(
 
 /// Serves as [`serve`] does, with `layer` in the stack every call passes through.
 ///
-/// The layer sits inside the gRPC-Web translation, so it sees gRPC-Web calls as gRPC
-/// calls like any other. It sees each call's HTTP request (path, headers, extensions such as tonic's
-/// `TcpConnectInfo`) before any handler, whatever the service or the compression, and
-/// may answer it itself (e.g. with `Status::into_http`); what it leaves in the request's
-/// headers and extensions reaches the handler as metadata and extensions.
+/// The layer sits inside the gRPC-Web translation, so it sees gRPC-Web calls as gRPC calls
+/// like any other (the map page's `GET`s are answered before it). It sees each call's HTTP
+/// request (path, headers, extensions such as tonic's `TcpConnectInfo`) before any handler,
+/// whatever the service or the compression, and may answer it itself (e.g. with
+/// `Status::into_http`); what it leaves in the request's headers and extensions reaches the
+/// handler as metadata and extensions.
 ///
 /// # Errors
 /// As [`serve`].
