@@ -56,6 +56,98 @@ pub enum ConfigError {
         /// The setting's flag name.
         setting: &'static str,
     },
+    /// A `--cors-origin` is not `http://HOST[:PORT]` or `https://HOST[:PORT]`.
+    #[error(
+        "--cors-origin {origin:?} is not an origin: expected http://HOST[:PORT] or https://HOST[:PORT], without a path"
+    )]
+    CorsOrigin {
+        /// The origin as given.
+        origin: String,
+    },
+    /// The `--map-tiles` template is not an `http(s)://` URL with `{z}`, `{x}` and `{y}`.
+    #[error(
+        "--map-tiles {template:?} is not a tile URL template: expected http:// or https:// and {{z}}, {{x}} and {{y}}"
+    )]
+    MapTiles {
+        /// The template as given.
+        template: String,
+    },
+}
+
+/// What the server offers browsers beyond gRPC-Web itself: cross-origin calls and the map
+/// page's tile layer. Both are off by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebConfig {
+    /// Origins (`http://HOST[:PORT]`, `https://HOST[:PORT]`) whose pages may call the
+    /// server (CORS); none by default, so only pages this server serves can.
+    pub cors_origins: Vec<String>,
+    /// The tile layer the map page draws under the features, if any.
+    pub map_tiles: Option<MapTiles>,
+}
+
+/// A tile layer for the map page: Leaflet's URL template and the attribution to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapTiles {
+    /// The URL template, e.g. `https://tile.openstreetmap.org/{z}/{x}/{y}.png`.
+    pub url_template: String,
+    /// The attribution the tiles' licence asks for, shown as plain text on the map.
+    pub attribution: String,
+}
+
+impl WebConfig {
+    /// Checks that every origin is an origin and that the tile template is a template.
+    ///
+    /// # Errors
+    /// [`ConfigError::CorsOrigin`] or [`ConfigError::MapTiles`] naming the value.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(origin) = self.cors_origins.iter().find(|o| !is_origin(o)) {
+            return Err(ConfigError::CorsOrigin {
+                origin: origin.clone(),
+            });
+        }
+        match &self.map_tiles {
+            Some(tiles) if !is_tile_template(&tiles.url_template) => Err(ConfigError::MapTiles {
+                template: tiles.url_template.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Says whether `text` is a serialised origin as browsers send it: `http` or `https`, a
+/// host name, IPv4 or bracketed IPv6 address, an optional port, and nothing else.
+fn is_origin(text: &str) -> bool {
+    let Some((scheme, authority)) = text.split_once("://") else {
+        return false;
+    };
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((ip, "")) => (ip.parse::<std::net::Ipv6Addr>().is_ok(), None),
+            Some((ip, rest)) => match rest.strip_prefix(':') {
+                Some(port) => (ip.parse::<std::net::Ipv6Addr>().is_ok(), Some(port)),
+                None => (false, None),
+            },
+            None => (false, None),
+        },
+        None => {
+            let (host, port) = match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            };
+            let name = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+            (!host.is_empty() && host.chars().all(name), port)
+        }
+    };
+    matches!(scheme, "http" | "https")
+        && host_ok
+        && port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok())
+}
+
+/// Says whether `text` is an `http(s)://` URL template with the tile coordinates in it.
+fn is_tile_template(text: &str) -> bool {
+    (text.starts_with("https://") || text.starts_with("http://"))
+        && ["{z}", "{x}", "{y}"].iter().all(|p| text.contains(p))
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// Everything `server::serve` needs besides the listener, the data and the shutdown signal.
@@ -96,6 +188,8 @@ pub struct ServerConfig {
     /// The call budget of each client IP address (health checks are exempt); `None`: no
     /// limit.
     pub rate_limit: Option<RateLimit>,
+    /// Cross-origin calls and the map page's tiles.
+    pub web: WebConfig,
 }
 
 impl Default for ServerConfig {
@@ -123,15 +217,17 @@ impl Default for ServerConfig {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
             rate_limit: None,
+            web: WebConfig::default(),
         }
     }
 }
 
 impl ServerConfig {
-    /// Checks that every limit is usable.
+    /// Checks that every limit and web setting is usable.
     ///
     /// # Errors
-    /// [`ConfigError::Zero`] naming the first limit (count, then duration) that is zero.
+    /// [`ConfigError::Zero`] naming the first limit (count, then duration) that is zero, or
+    /// the error of [`WebConfig::validate`].
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
             ("--max-note-bytes", self.requests.max_note_bytes),
@@ -163,7 +259,7 @@ impl ServerConfig {
             .or(zero_duration.map(|(setting, _)| setting))
         {
             Some(setting) => Err(ConfigError::Zero { setting }),
-            None => Ok(()),
+            None => self.web.validate(),
         }
     }
 }
@@ -193,5 +289,64 @@ mod tests {
                 setting: "--handshake-timeout"
             })
         );
+    }
+
+    #[test]
+    fn origins_and_tile_templates_are_checked() {
+        fn origin_ok(origin: &str) -> bool {
+            let web = WebConfig {
+                cors_origins: vec!["http://localhost:8080".into(), origin.into()],
+                map_tiles: None,
+            };
+            web.validate().is_ok()
+        }
+        for good in [
+            "http://localhost:3000",
+            "https://maps.example.com",
+            "http://127.0.0.1:8080",
+            "http://[::1]:5173",
+            "http://[::1]",
+        ] {
+            assert!(origin_ok(good), "{good}");
+        }
+        for bad in [
+            "",
+            "*",
+            "localhost:3000",
+            "ftp://example.com",
+            "https://example.com/",
+            "https://example.com/app",
+            "https://user@example.com",
+            "https://",
+            "http://example.com:",
+            "http://example.com:99999",
+            "http://example.com:+80",
+            "http://[::1",
+            "http://[::1]x",
+            "http://[nope]:80",
+            "http://exa mple.com",
+        ] {
+            assert!(!origin_ok(bad), "{bad:?}");
+        }
+        let tiles = |template: &str| WebConfig {
+            cors_origins: Vec::new(),
+            map_tiles: Some(MapTiles {
+                url_template: template.into(),
+                attribution: String::new(),
+            }),
+        };
+        let osm = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+        assert_eq!(tiles(osm).validate(), Ok(()));
+        for bad in [
+            "tile.openstreetmap.org/{z}/{x}/{y}.png",
+            "https://t.org/{z}/{x}.png",
+        ] {
+            assert_eq!(
+                tiles(bad).validate(),
+                Err(ConfigError::MapTiles {
+                    template: bad.into()
+                })
+            );
+        }
     }
 }

@@ -99,6 +99,8 @@ pub struct FeatureIndex {
     longitude_samples: Vec<i32>,
     band_latitudes: Vec<i32>,
     band_offsets: Vec<usize>,
+    /// The smallest rectangle holding every feature, computed once when built.
+    extent: Option<GeoRect>,
     /// Each distinct point's first entry: its position in `entries`.
     points: hashbrown::HashMap<GeoPoint, u32>,
 }
@@ -148,6 +150,38 @@ impl FeatureIndex {
     pub fn within(&self, rect: GeoRect) -> impl Iterator<Item = FeatureRef<'_>> + '_ {
         let mut query = RectQuery::new(self, rect);
         std::iter::from_fn(move || query.next_in(self))
+    }
+
+    /// Returns how many features lie inside `rect` (bounds inclusive), without reading names.
+    ///
+    /// Equals `within(rect).count()`, but costs two band searches per latitude band the
+    /// rectangle crosses plus a scan of the longitude run of its first and last band only:
+    /// every band in between lies wholly inside the rectangle's latitudes, so its run is
+    /// counted by its ends (about `sqrt(n) / 8` bands and `16 * sqrt(n)` entries at most).
+    pub fn count_within(&self, rect: GeoRect) -> usize {
+        if self.entries.is_empty() {
+            return 0;
+        }
+        let (west, east) = (rect.min().longitude(), rect.max().longitude());
+        let first = self.band_of(rect.min().latitude());
+        let last = self.band_of(rect.max().latitude());
+        (first..=last)
+            .map(|band| {
+                let start = self.seek(band, west, |e| e.longitude() < west);
+                let end = self.seek(band, east, |e| e.longitude() <= east);
+                let run = self.entries.get(start..end).unwrap_or(&[]);
+                if band == first || band == last {
+                    run.iter().filter(|e| rect.contains(e.location)).count()
+                } else {
+                    run.len()
+                }
+            })
+            .sum()
+    }
+
+    /// Returns the smallest rectangle holding every feature, or `None` when there is none.
+    pub fn extent(&self) -> Option<GeoRect> {
+        self.extent
     }
 
     /// Returns the feature of `entry`, which sits at `position`.

@@ -5,7 +5,8 @@
 //! coordinates and distances, [`index`] for the feature database, [`route`] for route
 //! summaries and [`notes`] for RouteChat storage ([`notes_health`] ties health to it). [`db`] loads databases, [`server`]
 //! assembles and runs the server ([`connections`] limits its connections), [`client`] is the typed client used by the CLI, and
-//! [`config`] holds the knobs and [`metrics`] every Prometheus metric; [`auth`] holds bearer tokens and [`tls`] certificates.
+//! [`config`] holds the knobs and [`metrics`] every Prometheus metric; [`auth`] holds bearer tokens and [`tls`] certificates;
+//! [`web`] serves the map page and the CORS layer for browsers.
 //! [`synthetic`] writes generated databases and [`loadgen`] is the load generator behind
 //! `routeguide bench`.
 #![warn(missing_docs)]
@@ -32,6 +33,7 @@ pub mod synthetic;
 #[cfg(test)]
 mod test_bodies;
 pub mod tls;
+pub mod web;
 
 /// Messages and service stubs generated from `proto/route_guide.proto`.
 #[allow(missing_docs)]

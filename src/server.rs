@@ -1,4 +1,5 @@
-//! Server assembly: RouteGuide, health and reflection on one listener, with graceful shutdown.
+//! Server assembly: RouteGuide, health and reflection on one listener, with graceful shutdown;
+//! gRPC-Web and the map page for browsers on the same port.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_web::GrpcWebLayer;
 use tower::layer::util::Identity;
 use tower::{Layer, Service};
 
@@ -31,6 +33,7 @@ use crate::service::{
     StreamIdleLayer, StreamIdleService,
 };
 use crate::tls::{TlsAcceptor, TlsIncoming};
+use crate::web::{self, MapPage, MapPageLayer};
 
 /// The service that a layer given to [`serve_with_layer`] wraps: every call of every
 /// service (RouteGuide, health, reflection), before the server's own layers see it:
@@ -105,6 +108,9 @@ pub enum ServeError {
     /// Closing the note store failed.
     #[error(transparent)]
     Notes(#[from] crate::notes::NoteError),
+    /// A setting is unusable (the configuration was not validated).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Serves on `listener` until `shutdown` resolves, then shuts down gracefully.
@@ -135,12 +141,14 @@ pub async fn serve(
     serve_with_layer(listener, parts, config, Identity::new(), shutdown).await
 }
 
-/// Serves as [`serve`] does, with `layer` outermost in the stack every call passes through.
+/// Serves as [`serve`] does, with `layer` in the stack every call passes through.
 ///
-/// The layer sees each call's HTTP request (path, headers, extensions such as tonic's
-/// `TcpConnectInfo`) before any handler, whatever the service or the compression, and
-/// may answer it itself (e.g. with `Status::into_http`); what it leaves in the request's
-/// headers and extensions reaches the handler as metadata and extensions.
+/// The layer sits inside the gRPC-Web translation, so it sees gRPC-Web calls as gRPC calls
+/// like any other (the map page's `GET`s are answered before it). It sees each call's HTTP
+/// request (path, headers, extensions such as tonic's `TcpConnectInfo`) before any handler,
+/// whatever the service or the compression, and may answer it itself (e.g. with
+/// `Status::into_http`); what it leaves in the request's headers and extensions reaches the
+/// handler as metadata and extensions.
 ///
 /// # Errors
 /// As [`serve`].
@@ -180,6 +188,9 @@ where
     let reflection_v1alpha = reflection(config.reflection)
         .map(|b| b.build_v1alpha())
         .transpose()?;
+
+    let cors_opt = web::cors_layer(&config.web.cors_origins)?;
+    let map_page = MapPageLayer::new(MapPage::new(index.clone(), config.web.map_tiles.as_ref()));
 
     let service = Arc::new(
         RouteGuideService::new(index, Arc::clone(&notes), config.requests, drain.clone())
@@ -230,9 +241,17 @@ where
     };
 
     let router = Server::builder()
+        // HTTP/1.1 as well as HTTP/2, for browsers: the map page and gRPC-Web calls.
+        .accept_http1(true)
         .http2_keepalive_interval(Some(config.keepalive_interval))
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(Some(config.max_concurrent_streams))
+        // Cross-origin calls only from `--cors-origin` origins; then the map page (GET).
+        .layer(tower::util::option_layer(cors_opt))
+        .layer(map_page)
+        // gRPC-Web (binary and text) becomes gRPC here, so every layer inside sees it as
+        // gRPC; native gRPC passes through untouched.
+        .layer(GrpcWebLayer::new())
         .layer(layer)
         // Outermost first. Observing comes first so that it counts every call with the
         // status the client finally gets, including those the layers below answer.

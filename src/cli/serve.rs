@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use routeguide::config::{self, RateLimit, ServerConfig};
+use routeguide::config::{self, MapTiles, RateLimit, ServerConfig, WebConfig};
 use routeguide::index::{FeatureIndex, SharedIndex};
 use routeguide::metrics::Metrics;
 use routeguide::metrics::endpoint::serve_metrics;
@@ -105,6 +105,29 @@ pub struct ServeArgs {
     /// Do not serve server reflection (grpc.reflection.v1 and v1alpha).
     #[arg(long, env = "ROUTEGUIDE_NO_REFLECTION")]
     pub no_reflection: bool,
+    /// Lets pages from ORIGIN (`http(s)://HOST[:PORT]`) make gRPC-Web calls (CORS);
+    /// repeatable (the variable takes a comma-separated list). None by default: only the
+    /// built-in map page can.
+    #[arg(
+        long = "cors-origin",
+        value_name = "ORIGIN",
+        env = "ROUTEGUIDE_CORS_ORIGIN",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+    /// A tile layer under the map page's features, as a URL template such as
+    /// `https://tile.openstreetmap.org/{z}/{x}/{y}.png` (off: the bundled land outline only,
+    /// and the page asks nothing of any other host).
+    #[arg(long, value_name = "URL-TEMPLATE", env = "ROUTEGUIDE_MAP_TILES")]
+    pub map_tiles: Option<String>,
+    /// The attribution the tiles' licence asks for, shown on the map (plain text).
+    #[arg(
+        long,
+        value_name = "TEXT",
+        env = "ROUTEGUIDE_MAP_ATTRIBUTION",
+        requires = "map_tiles"
+    )]
+    pub map_attribution: Option<String>,
 }
 
 /// How the process writes its log lines.
@@ -137,6 +160,13 @@ impl ServeArgs {
                 period: Duration::from_secs(1) / per_second,
                 burst: self.rate_limit_burst.unwrap_or(per_second),
             }),
+            web: WebConfig {
+                cors_origins: self.cors_origins.clone(),
+                map_tiles: self.map_tiles.clone().map(|url_template| MapTiles {
+                    url_template,
+                    attribution: self.map_attribution.clone().unwrap_or_default(),
+                }),
+            },
             ..ServerConfig::default()
         };
         config.requests.max_note_bytes = self.max_note_bytes;

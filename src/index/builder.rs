@@ -1,7 +1,7 @@
 //! Building a [`FeatureIndex`]: names in file order, then sorting, banding and rearranging.
 
 use super::{Entry, FeatureIndex, IndexError, SAMPLE_STRIDE};
-use crate::geo::GeoPoint;
+use crate::geo::{GeoPoint, GeoRect};
 
 /// All feature names in file order while building; `ends[id]` is where name `id` stops.
 #[derive(Debug, Default, Clone)]
@@ -153,7 +153,9 @@ impl FeatureIndexBuilder {
         // Built after the file-order names are gone: with names of typical length (tens of
         // bytes) the peak stays the moment above, when the names exist twice.
         let points = first_positions(&entries);
+        let extent = extent_of(&entries);
         FeatureIndex {
+            extent,
             points,
             entries,
             names,
@@ -162,6 +164,24 @@ impl FeatureIndexBuilder {
             band_offsets,
         }
     }
+}
+
+/// Returns the smallest rectangle holding every entry, if there is one.
+fn extent_of(entries: &[Entry]) -> Option<GeoRect> {
+    let first = entries.first()?.location;
+    let (low, high) = entries.iter().fold((first, first), |(low, high), e| {
+        (
+            GeoPoint::saturating(
+                low.latitude().min(e.latitude()),
+                low.longitude().min(e.longitude()),
+            ),
+            GeoPoint::saturating(
+                high.latitude().max(e.latitude()),
+                high.longitude().max(e.longitude()),
+            ),
+        )
+    });
+    Some(GeoRect::from_corners(low, high))
 }
 
 /// Returns the position of the first entry at each distinct point of `entries`, in which

@@ -110,6 +110,11 @@ fn matches_linear_scan_on_random_databases() {
                 linear_within(&features, rect),
                 "round {round} rect {rect:?}"
             );
+            assert_eq!(
+                index.count_within(rect),
+                got.len(),
+                "count, round {round} rect {rect:?}"
+            );
             let mut scan = RectQuery::linear_scan(&index, rect);
             let mut scanned: Vec<_> = std::iter::from_fn(|| scan.next_in(&index))
                 .map(|f| (f.location, f.name.to_owned()))
@@ -124,6 +129,26 @@ fn matches_linear_scan_on_random_databases() {
             assert_eq!(index.first_at(a).map(|f| f.name), expected_first);
         }
     }
+}
+
+#[test]
+fn extent_spans_every_feature() {
+    assert_eq!(build(&[]).extent(), None);
+    let index = build(&[
+        (point(5, -3), "a".into()),
+        (point(-2, 7), String::new()),
+        (point(1, 1), "c".into()),
+    ]);
+    assert_eq!(
+        index.extent(),
+        Some(GeoRect::from_corners(point(-2, -3), point(5, 7)))
+    );
+    let whole = GeoRect::from_corners(
+        point(-900_000_000, -1_800_000_000),
+        point(900_000_000, 1_800_000_000),
+    );
+    assert_eq!(build(&[]).count_within(whole), 0);
+    assert_eq!(index.count_within(whole), 3);
 }
 
 #[test]

@@ -27,6 +27,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 pub use auth::{AuthLayer, AuthService};
 pub use deadline::{Deadline, DeadlineLayer, DeadlineService, parse_grpc_timeout};
+pub use list_features::{FEATURE_COUNT, FEATURE_COUNT_REQUEST};
 pub use message_size::{MessageSizeFuture, MessageSizeLayer, MessageSizeService};
 pub use observe::{ACCESS_TARGET, ObserveFuture, ObserveLayer, ObserveService};
 pub use rate_limit::{RateLimitLayer, RateLimitService};

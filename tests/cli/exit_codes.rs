@@ -95,6 +95,23 @@ fn zero_and_invalid_option_values_exit_2_naming_the_option() {
             &["--notes", "redis://x"],
             "--notes redis://x: expected `memory:` or `postgres://",
         ),
+        (
+            &[
+                "--cors-origin",
+                "http://ok.test",
+                "--cors-origin",
+                "http://x.test/app",
+            ],
+            "--cors-origin \"http://x.test/app\" is not an origin",
+        ),
+        (
+            &["--map-tiles", "https://tiles.test/{z}/{x}.png"],
+            "--map-tiles \"https://tiles.test/{z}/{x}.png\" is not a tile URL template",
+        ),
+        (
+            &["--map-attribution", "credit"],
+            "--map-tiles <URL-TEMPLATE>",
+        ),
     ];
     for (args, fragment) in serve {
         let mut all = vec!["serve", "--addr", "127.0.0.1:0"];

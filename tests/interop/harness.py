@@ -83,12 +83,12 @@ def clean_env():
 class Server:
     """A server process that logged `listening on 127.0.0.1:PORT`; `.addr` is host:port."""
 
-    def __init__(self, label, command, ready_timeout):
+    def __init__(self, label, command, ready_timeout, env=None):
         self.label = label
         self.log = []
         self.process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            env=clean_env(), text=True, errors="replace")
+            env={**clean_env(), **(env or {})}, text=True, errors="replace")
         self._port_found = threading.Event()
         self.port = None
         threading.Thread(target=self._read_log, daemon=True).start()
@@ -140,10 +140,11 @@ class Context:
             self._tmp = tempfile.mkdtemp(prefix="interop-case-")
         return self._tmp
 
-    def our_server(self, *args, ready_timeout=60):
-        """Starts `routeguide serve --addr 127.0.0.1:0 ARGS...`."""
+    def our_server(self, *args, ready_timeout=60, env=None):
+        """Starts `routeguide serve --addr 127.0.0.1:0 ARGS...`, with `env` (e.g. RUST_LOG)
+        added to its environment."""
         server = Server("routeguide serve", [self.bin, "serve", "--addr", "127.0.0.1:0", *args],
-                        ready_timeout)
+                        ready_timeout, env)
         self._servers.append(server)
         return server
 

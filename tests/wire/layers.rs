@@ -13,9 +13,12 @@ use tonic::body::Body;
 use tonic::transport::server::TcpConnectInfo;
 use tonic::{Code, Status};
 
+use routeguide::pb;
+
 use super::every_rpc::{self, RPCS};
 use super::logs::logs;
-use super::support::TestServer;
+use super::support::{TestServer, pb_point};
+use super::web_client::{Mode, call as web_call};
 
 /// The header that asks the gate to reject a call.
 const REJECT: &str = "x-gate-reject";
@@ -30,6 +33,7 @@ fn gate_peer() -> SocketAddr {
 struct Seen {
     path: String,
     encoding: Option<String>,
+    content_type: Option<String>,
     user_agent: String,
 }
 
@@ -82,6 +86,7 @@ where
         self.seen.lock().unwrap().push(Seen {
             path: request.uri().path().to_owned(),
             encoding: header("grpc-encoding"),
+            content_type: header("content-type"),
             user_agent: user_agent.clone(),
         });
         if request.headers().contains_key(REJECT) {
@@ -187,4 +192,64 @@ async fn a_layer_can_reject_every_call_before_its_handler_runs() {
         .wait_for(&["rpc=\"RouteChat\"", agent, "call ok"])
         .await;
     assert!(line.contains("items=0"), "replayed a rejected note: {line}");
+}
+
+#[tokio::test]
+async fn a_layer_sees_grpc_web_calls_as_grpc_and_can_reject_them() {
+    let gate = GateLayer::default();
+    let server = TestServer::start_layered(
+        routeguide::db::builtin(),
+        ServerConfig::default(),
+        gate.clone(),
+    )
+    .await;
+    let point = pb_point(409_146_138, -746_188_906);
+    let note = pb::RouteNote {
+        location: Some(pb_point(5, 5)),
+        message: "from a browser".into(),
+    };
+    for rpc in RPCS {
+        for reject in [false, true] {
+            let agent = format!("grpc-web-{rpc}-reject-{reject}");
+            let mut headers = vec![("user-agent", agent.as_str())];
+            if reject {
+                headers.push((REJECT, "yes"));
+            }
+            let (addr, mode) = (server.addr, Mode::Binary);
+            let answer = match rpc {
+                "ListFeatures" => {
+                    let rectangle = pb::Rectangle {
+                        lo: Some(point),
+                        hi: Some(point),
+                    };
+                    web_call(addr, rpc, &[rectangle], mode, &headers).await
+                }
+                "RouteChat" => {
+                    web_call(addr, rpc, std::slice::from_ref(&note), mode, &headers).await
+                }
+                _ => web_call(addr, rpc, &[point], mode, &headers).await,
+            };
+            let seen = gate.seen.lock().unwrap().clone();
+            let call = seen
+                .iter()
+                .find(|s| s.user_agent.contains(&agent))
+                .unwrap_or_else(|| panic!("the gate did not see {agent}: {seen:?}"));
+            assert_eq!(call.path, format!("/routeguide.RouteGuide/{rpc}"));
+            // Translated before the layer, and the layer's answer translated back.
+            assert_eq!(call.content_type.as_deref(), Some("application/grpc"));
+            let content_type = answer.headers.get("content-type").unwrap();
+            assert_eq!(content_type, "application/grpc-web+proto", "{agent}");
+            if reject {
+                assert_eq!(answer.grpc_status(), Some(Code::PermissionDenied as i32));
+                assert_eq!(answer.grpc_message(), "rejected by the gate");
+                assert_eq!(logs().matching(&[&agent]), Vec::<String>::new(), "{agent}");
+            } else {
+                assert_eq!(answer.grpc_status(), Some(0), "{agent}: {answer:?}");
+                let line = logs()
+                    .wait_for(&[&format!("rpc=\"{rpc}\""), &agent, "call ok"])
+                    .await;
+                assert!(line.contains("through-the-gate"), "metadata: {line}");
+            }
+        }
+    }
 }

@@ -202,3 +202,36 @@ async fn dropping_the_stream_midway_leaves_the_server_healthy() {
     let tiny = rect(pb_point(0, 0), pb_point(0, 100));
     assert_eq!(collect(&mut client, tiny).await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn the_feature_count_is_sent_in_the_headers_only_when_asked_for() {
+    let server = TestServer::start_with(grid_index(5000), ServerConfig::default()).await;
+    let mut client = server.client().await;
+    // Rows 1 to 3 (latitudes 100..300) and columns 10 to 509 (longitudes 1000..50900).
+    let rectangle = rect(pb_point(100, 1000), pb_point(300, 50_900));
+    let mut asking = tonic::Request::new(rectangle);
+    asking.metadata_mut().insert(
+        routeguide::service::FEATURE_COUNT_REQUEST,
+        "1".parse().unwrap(),
+    );
+    let response = client.list_features(asking).await.unwrap();
+    let count = response
+        .metadata()
+        .get(routeguide::service::FEATURE_COUNT)
+        .map(|v| v.to_str().unwrap().to_owned());
+    // The client reads one feature and cancels; the count is the whole stream's.
+    let mut stream = response.into_inner();
+    assert!(stream.message().await.unwrap().is_some());
+    drop(stream);
+    assert_eq!(count.as_deref(), Some("1500"));
+    let streamed = collect(&mut client, rectangle).await.unwrap().len();
+    assert_eq!(streamed, 1500);
+
+    let plain = client.list_features(rectangle).await.unwrap();
+    assert!(
+        plain
+            .metadata()
+            .get(routeguide::service::FEATURE_COUNT)
+            .is_none()
+    );
+}

@@ -81,3 +81,31 @@ async fn shutdown_reports_not_serving_lets_calls_finish_and_ends_streams_at_grac
     // New connections are refused.
     assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
 }
+
+#[tokio::test]
+async fn an_idle_browser_connection_does_not_hold_shutdown() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A grace period longer than the watchdog: only closing idle connections at once can
+    // let the server stop in time.
+    let config = ServerConfig {
+        grace: Duration::from_secs(3600),
+        ..ServerConfig::default()
+    };
+    let mut server = TestServer::start_with(routeguide::db::builtin(), config).await;
+    let mut browser = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    browser
+        .write_all(b"GET /config.json HTTP/1.1\r\nhost: routeguide\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = vec![0; 4096];
+    let read = browser.read(&mut answer).await.unwrap();
+    assert!(answer[..read].starts_with(b"HTTP/1.1 200 OK"));
+
+    let serving = server.shutdown();
+    let result = tokio::time::timeout(Duration::from_secs(10), serving).await;
+    result
+        .expect("an idle keep-alive connection is closed at shutdown")
+        .unwrap()
+        .unwrap();
+    assert_eq!(browser.read(&mut answer).await.unwrap(), 0, "closed");
+}

@@ -43,7 +43,7 @@ impl TestServer {
         Self::start_full(routeguide::db::builtin(), config, security, layer, notes).await
     }
 
-    /// Starts a server on `index` with `config` and `layer` outermost in its stack.
+    /// Starts a server on `index` with `config` and `layer` in its stack (inside gRPC-Web).
     pub async fn start_layered<L>(index: FeatureIndex, config: ServerConfig, layer: L) -> Self
     where
         L: tower::Layer<routeguide::server::CallStack> + Clone + Send + 'static,
