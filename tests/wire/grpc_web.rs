@@ -199,3 +199,31 @@ async fn errors_carry_their_grpc_status_and_message() {
         assert_eq!(unknown.grpc_status(), Some(12), "{mode:?}: UNIMPLEMENTED");
     }
 }
+
+#[tokio::test]
+async fn a_bearer_token_guards_grpc_web_calls_as_native_ones() {
+    use routeguide::auth::{Authenticator, TokenSet};
+    use routeguide::config::ServerConfig;
+    use routeguide::server::Security;
+
+    let tokens = TokenSet::parse(std::path::Path::new("tokens.txt"), "web-token\n").unwrap();
+    let security = Security {
+        tokens: Some(Authenticator::new(tokens)),
+        ..Security::default()
+    };
+    let server = TestServer::start_secured(ServerConfig::default(), security).await;
+    for mode in MODES {
+        let refused = call(server.addr, "GetFeature", &[berkshire()], mode, &[]).await;
+        assert_eq!(refused.grpc_status(), Some(16), "{mode:?}: {refused:?}");
+        assert!(
+            refused.grpc_message().contains("missing bearer token"),
+            "{mode:?}: {refused:?}"
+        );
+        let headers = [("authorization", "Bearer web-token")];
+        let notes = [note(pb_point(5, 5), "with a token")];
+        let accepted = call(server.addr, "RouteChat", &notes, mode, &headers).await;
+        assert_eq!(accepted.grpc_status(), Some(0), "{mode:?}: {accepted:?}");
+        let found = call(server.addr, "GetFeature", &[berkshire()], mode, &headers).await;
+        assert_eq!(found.grpc_status(), Some(0), "{mode:?}: {found:?}");
+    }
+}
