@@ -1,5 +1,7 @@
 //! Server assembly: RouteGuide, health and reflection on one listener, with graceful shutdown.
 
+mod incoming;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,9 +130,12 @@ where
 
     // tonic's `serve_with_incoming` ignores the builder's TCP settings, so set them here:
     // without TCP_NODELAY, small stream messages wait ~40 ms for delayed ACKs.
-    let incoming = TcpIncoming::from(listener)
-        .with_nodelay(Some(true))
-        .with_keepalive(Some(config.keepalive_interval));
+    // Out of file descriptors, tonic's accept loop would spin; this pauses it instead.
+    let incoming = incoming::PausingIncoming::new(
+        TcpIncoming::from(listener)
+            .with_nodelay(Some(true))
+            .with_keepalive(Some(config.keepalive_interval)),
+    );
 
     // The health follower is cancelled (and awaited) before shutdown writes NOT_SERVING, so
     // it cannot turn health back to SERVING; the guard also ends it if serving fails.

@@ -7,6 +7,7 @@
 mod process;
 
 mod abandoned_streams;
+mod connection_flood;
 mod frames;
 mod metadata;
 mod no_preface;
