@@ -7,6 +7,8 @@ mod bounded_stream;
 mod call_log;
 mod convert;
 mod deadline;
+#[doc(hidden)]
+pub mod fuzzing;
 mod get_feature;
 mod list_features;
 mod record_route;
