@@ -11,6 +11,8 @@ mod deadline;
 pub mod fuzzing;
 mod get_feature;
 mod list_features;
+#[cfg(test)]
+mod properties;
 mod record_route;
 mod route_chat;
 
