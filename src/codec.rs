@@ -85,10 +85,12 @@ fn decode_status(error: prost::DecodeError) -> Status {
 pub trait WireDecode: Message + Default {
     /// Decodes the whole of `buf` as one message, as prost's `Message::decode` does.
     ///
+    /// The server's decoder passes tonic's `DecodeBuf`; the fuzz targets pass bytes.
+    ///
     /// # Errors
     ///
     /// prost's `DecodeError` for the same bytes, where prost rejects them.
-    fn decode_message(buf: &mut DecodeBuf<'_>) -> Result<Self, prost::DecodeError> {
+    fn decode_message(buf: &mut impl Buf) -> Result<Self, prost::DecodeError> {
         Self::decode(buf)
     }
 }
@@ -99,7 +101,7 @@ impl WireDecode for pb::RouteNote {}
 impl WireDecode for pb::RouteSummary {}
 
 impl WireDecode for pb::Point {
-    fn decode_message(buf: &mut DecodeBuf<'_>) -> Result<Self, prost::DecodeError> {
+    fn decode_message(buf: &mut impl Buf) -> Result<Self, prost::DecodeError> {
         decode_point(buf)
     }
 }

@@ -1,6 +1,8 @@
 //! Server assembly: RouteGuide, health and reflection on one listener, with graceful shutdown;
 //! gRPC-Web and the map page for browsers on the same port.
 
+mod incoming;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -204,9 +206,12 @@ where
 
     // tonic's `serve_with_incoming` ignores the builder's TCP settings, so set them here:
     // without TCP_NODELAY, small stream messages wait ~40 ms for delayed ACKs.
-    let incoming = TcpIncoming::from(listener)
-        .with_nodelay(Some(true))
-        .with_keepalive(Some(config.keepalive_interval));
+    // Out of file descriptors, tonic's accept loop would spin; this pauses it instead.
+    let incoming = incoming::PausingIncoming::new(
+        TcpIncoming::from(listener)
+            .with_nodelay(Some(true))
+            .with_keepalive(Some(config.keepalive_interval)),
+    );
     // The connection limit counts raw sockets; TLS (when on) comes next, and the HTTP/2
     // handshake deadline runs over the decrypted bytes from when a connection is ready.
     let incoming = LimitedIncoming::new(incoming, config.max_connections, metrics.clone());

@@ -96,6 +96,7 @@ fn all_rust_files() -> Vec<PathBuf> {
         ("tests", is_rust),
         ("benches", is_rust),
         ("examples", is_rust),
+        ("fuzz/fuzz_targets", is_rust),
     ]));
     files
 }

@@ -1,4 +1,5 @@
-//! The one-pass `Point` read against prost on canonical, unusual and random bytes.
+//! The one-pass `Point` read against prost on canonical, unusual and random bytes, and
+//! property tests over any bytes.
 
 use prost::Message;
 use prost::bytes::Buf;
@@ -150,4 +151,54 @@ fn decodes_random_bytes_as_prost_whole_or_split() {
         one_pass > rounds / 4 && one_pass < ok,
         "{one_pass} read in one pass of {ok} decoded"
     );
+}
+
+/// Keys one byte away from `Point`'s: field 3 as a varint, fields 1 and 2 as fixed32,
+/// fixed64 and length-delimited, field 0, and the first byte of a two-byte key.
+const NEAR_MISS_KEYS: [u8; 9] = [0x18, 0x0d, 0x09, 0x0a, 0x15, 0x11, 0x12, 0x00, 0x88];
+
+/// Returns a strategy for one Point-like field: a key that is mostly field 1 or 2 as a
+/// varint, else a near miss or any byte, then mostly a varint of any width, sometimes
+/// raw bytes.
+fn point_like_field() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let key = prop_oneof![
+        3 => Just(0x08u8),
+        3 => Just(0x10u8),
+        2 => prop::sample::select(NEAR_MISS_KEYS.to_vec()),
+        2 => any::<u8>(),
+    ];
+    let value = prop_oneof![
+        8 => any::<u64>().prop_map(varint),
+        1 => any::<i32>().prop_map(|v| varint(v as i64 as u64)),
+        1 => prop::collection::vec(any::<u8>(), 0..12),
+    ];
+    (key, value).prop_map(|(key, value)| [vec![key], value].concat())
+}
+
+proptest::proptest! {
+    /// Any bytes, whole or split at any point: the codec's `Point` is prost's value or
+    /// prost's error.
+    #[test]
+    fn any_bytes_decode_as_prost_decodes_them(
+        bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+        split in proptest::num::usize::ANY,
+    ) {
+        assert_decodes_as_prost(bytes.as_slice(), &bytes);
+        let split = split % (bytes.len() + 1);
+        assert_decodes_as_prost((&bytes[..split]).chain(&bytes[split..]), &bytes);
+    }
+
+    /// Point-like bytes (the layouts the one-pass read takes, and near misses), whole or
+    /// split: the codec's `Point` is prost's value or prost's error.
+    #[test]
+    fn point_like_bytes_decode_as_prost_decodes_them(
+        fields in proptest::collection::vec(point_like_field(), 0..5),
+        split in proptest::num::usize::ANY,
+    ) {
+        let bytes = fields.concat();
+        assert_decodes_as_prost(bytes.as_slice(), &bytes);
+        let split = split % (bytes.len() + 1);
+        assert_decodes_as_prost((&bytes[..split]).chain(&bytes[split..]), &bytes);
+    }
 }

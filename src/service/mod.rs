@@ -9,10 +9,14 @@ mod call_log;
 mod convert;
 mod deadline;
 mod frames;
+#[doc(hidden)]
+pub mod fuzzing;
 mod get_feature;
 mod list_features;
 mod message_size;
 mod observe;
+#[cfg(test)]
+mod properties;
 mod rate_limit;
 mod record_route;
 mod route_chat;

@@ -119,7 +119,11 @@ fn poll_batch(
 
 /// Validates `received` into `batch`, or returns `INVALID_ARGUMENT` naming the first
 /// invalid point by its index in the route (`offset` is the index of the first).
-fn validate(received: &[pb::Point], offset: u64, batch: &mut Vec<GeoPoint>) -> Result<(), Status> {
+pub(super) fn validate(
+    received: &[pb::Point],
+    offset: u64,
+    batch: &mut Vec<GeoPoint>,
+) -> Result<(), Status> {
     batch.clear();
     for (index, point) in (offset..).zip(received) {
         match GeoPoint::new(point.latitude, point.longitude) {

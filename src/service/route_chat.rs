@@ -170,7 +170,11 @@ async fn read_notes(
 }
 
 /// Returns the domain note, or `INVALID_ARGUMENT` naming the note's index and field.
-fn note_from_pb(note: pb::RouteNote, index: u64, max_note_bytes: usize) -> Result<Note, Status> {
+pub(super) fn note_from_pb(
+    note: pb::RouteNote,
+    index: u64,
+    max_note_bytes: usize,
+) -> Result<Note, Status> {
     let location = match &note.location {
         None => {
             return Err(Status::invalid_argument(format!(
