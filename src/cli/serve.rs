@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use routeguide::config::{self, ServerConfig};
 use routeguide::index::FeatureIndex;
-use routeguide::notes::{MemoryNoteStore, NoteStore};
+use routeguide::notes::NoteStoreUrl;
 use routeguide::service::RectangleSearch;
 
 use super::parse_duration;
@@ -22,9 +22,10 @@ pub struct ServeArgs {
     /// Feature database in the canonical JSON format (default: the built-in 100 features).
     #[arg(long, env = "ROUTEGUIDE_DB")]
     pub db: Option<PathBuf>,
-    /// Where RouteChat notes live: `memory:` (default).
-    #[arg(long, env = "ROUTEGUIDE_NOTES", default_value = "memory:")]
-    pub notes: String,
+    /// Where RouteChat notes live: `memory:` (default, lost at exit) or a file path such as
+    /// `./notes.db` (durable, created when missing).
+    #[arg(long, env = "ROUTEGUIDE_NOTES", default_value = "memory:", value_parser = NoteStoreUrl::parse)]
+    pub notes: NoteStoreUrl,
     /// Time in-flight calls get to finish after SIGINT/SIGTERM.
     #[arg(long, env = "ROUTEGUIDE_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub grace: Duration,
@@ -73,10 +74,7 @@ impl ServeArgs {
 /// Runs the server until a shutdown signal, then drains and returns.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
-    let notes: Arc<dyn NoteStore> = match args.notes.as_str() {
-        "memory:" | "memory" => Arc::new(MemoryNoteStore::new(config.retention)),
-        other => anyhow::bail!("--notes {other:?}: only `memory:` is supported in this version"),
-    };
+    let notes = routeguide::notes::open(&args.notes, config.retention).await?;
     let index = Arc::new(load_database(args.db.clone()).await?);
     let addr = args.addr.strip_prefix("http://").unwrap_or(&args.addr);
     let listener = tokio::net::TcpListener::bind(addr)

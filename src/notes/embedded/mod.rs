@@ -1,0 +1,227 @@
+//! The embedded note store: notes in memory for replays, durable in one SQLite file.
+//!
+//! Every retained note is kept in memory (the same [`RetainedNotes`] the memory backend
+//! uses), so an exchange never reads the disk. The exchange fixes the note's place in
+//! memory and queues it, under one lock, for the writer thread (`writer.rs`), which
+//! commits everything queued in one fsynced transaction (group commit) and only then lets
+//! each exchange hand out its replay. Commits happen in queue order, so a note that is
+//! replayed was committed no later than the note whose exchange replays it.
+
+mod sqlite;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use tokio::sync::oneshot;
+
+use super::retained::RetainedNotes;
+use super::{Note, NoteError, NoteRetention, NoteStore, PendingExchange};
+use sqlite::StoreFile;
+use writer::Job;
+
+/// One note on its way to the file.
+pub(super) struct Append {
+    sequence: u64,
+    note: Note,
+    /// Sequence numbers of the notes that storing this one trimmed.
+    trimmed: Vec<u64>,
+    /// Answered once the commit holding the note is fsynced (or failed).
+    done: oneshot::Sender<Result<(), NoteError>>,
+}
+
+/// A durable note store in one SQLite file, locked by this process while it is open.
+///
+/// Guarantees: an exchange's replay is handed out only after its note, and so every note
+/// it replays, is fsynced; notes exchanged at the same time share one fsync; a crash
+/// loses at most notes whose exchange had not finished. Retention applies to the file
+/// as well: trimmed notes are deleted in the same commit.
+pub struct EmbeddedNoteStore {
+    path: PathBuf,
+    /// The retained notes and the writer's queue, locked together so that the queue's
+    /// order is the notes' order. A std mutex: nothing awaits while holding it.
+    shared: Mutex<Shared>,
+    /// Commits the writer has made, for logs and tests.
+    commits: Arc<AtomicU64>,
+    /// The writer thread, joined by `close`.
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Shared {
+    notes: RetainedNotes,
+    /// `None` once the store is closed.
+    jobs: Option<mpsc::Sender<Job>>,
+}
+
+impl EmbeddedNoteStore {
+    /// Opens the store at `path` (created when missing), locks it against other
+    /// processes, checks it, loads its notes under `retention` (deleting the ones it no
+    /// longer allows) and starts its writer thread. Blocks: call it off the async threads.
+    ///
+    /// # Errors
+    /// [`NoteError::InUse`], [`NoteError::Damaged`] or [`NoteError::Open`], each naming
+    /// the file. A damaged file is left as it was.
+    pub fn open(path: &Path, retention: NoteRetention) -> Result<Self, NoteError> {
+        Self::open_gated(path, retention, None)
+    }
+
+    fn open_gated(
+        path: &Path,
+        retention: NoteRetention,
+        gate: Option<mpsc::Receiver<()>>,
+    ) -> Result<Self, NoteError> {
+        let started = Instant::now();
+        let (mut file, stored) = StoreFile::open(path)?;
+        let stored_count = stored.len();
+        let next_sequence = stored.last().map_or(0, |(sequence, _)| sequence + 1);
+        let mut notes = RetainedNotes::new(retention, next_sequence);
+        let mut trimmed = Vec::new();
+        for (sequence, note) in stored {
+            notes.restore(sequence, note, |s| trimmed.push(s));
+        }
+        if !trimmed.is_empty() {
+            file.delete(&trimmed)?;
+        }
+        let (jobs, queue) = mpsc::channel();
+        let commits = Arc::new(AtomicU64::new(0));
+        let writer_commits = Arc::clone(&commits);
+        let writer = std::thread::Builder::new()
+            .name("notes-writer".into())
+            .spawn(move || writer::run(file, queue, writer_commits, gate))
+            .map_err(|error| NoteError::Open {
+                path: path.to_owned(),
+                message: format!("cannot start the writer thread: {error}"),
+            })?;
+        tracing::info!(
+            path = %path.display(),
+            notes = notes.len(),
+            trimmed_at_open = trimmed.len(),
+            stored = stored_count,
+            seconds = started.elapsed().as_secs_f64(),
+            "notes store opened"
+        );
+        Ok(Self {
+            path: path.to_owned(),
+            shared: Mutex::new(Shared {
+                notes,
+                jobs: Some(jobs),
+            }),
+            commits,
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    /// Returns how many notes are retained.
+    pub fn len(&self) -> usize {
+        self.lock().notes.len()
+    }
+
+    /// Returns whether no note is retained.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns how many transactions the writer has committed (each one fsync).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        // The critical sections cannot panic between changing the notes and queueing
+        // them, so a poisoned lock is used as is.
+        self.shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn closed(&self) -> NoteError {
+        NoteError::Backend {
+            backend: "embedded",
+            message: format!("notes store {} is closed", self.path.display()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl NoteStore for EmbeddedNoteStore {
+    async fn exchange(&self, note: Note) -> Result<Vec<Note>, NoteError> {
+        self.begin_exchange(note).await?.durable().await
+    }
+
+    async fn begin_exchange(&self, note: Note) -> Result<PendingExchange, NoteError> {
+        let (done, committed) = oneshot::channel();
+        let mut shared = self.lock();
+        let shared = &mut *shared;
+        let Some(jobs) = &shared.jobs else {
+            return Err(self.closed());
+        };
+        let replay = shared.notes.at(note.location);
+        let mut trimmed = Vec::new();
+        let sequence = shared.notes.push(note.clone(), |s| trimmed.push(s));
+        let append = Append {
+            sequence,
+            note,
+            trimmed,
+            done,
+        };
+        if jobs.send(Job::Append(append)).is_err() {
+            return Err(NoteError::Backend {
+                backend: "embedded",
+                message: "the writer thread stopped".into(),
+            });
+        }
+        Ok(PendingExchange::after("embedded", replay, committed))
+    }
+
+    async fn close(&self) -> Result<(), NoteError> {
+        let Some(jobs) = self.lock().jobs.take() else {
+            return Ok(());
+        };
+        let (answer, closed) = oneshot::channel();
+        let sent = jobs.send(Job::Close(answer));
+        drop(jobs);
+        let result = match sent {
+            Ok(()) => closed.await.unwrap_or_else(|_| {
+                Err(NoteError::Backend {
+                    backend: "embedded",
+                    message: "the writer thread stopped before closing".into(),
+                })
+            }),
+            Err(_) => Err(NoteError::Backend {
+                backend: "embedded",
+                message: "the writer thread stopped before closing".into(),
+            }),
+        };
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(writer) = writer {
+            // The writer has answered (or is gone), so joining does not wait long.
+            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        }
+        tracing::info!(
+            path = %self.path.display(),
+            notes = self.len(),
+            commits = self.commits(),
+            "notes store closed"
+        );
+        result
+    }
+}
+
+impl std::fmt::Debug for EmbeddedNoteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedNoteStore")
+            .field("path", &self.path)
+            .field("commits", &self.commits())
+            .finish_non_exhaustive()
+    }
+}
