@@ -1,7 +1,11 @@
-//! RouteChat: each note first replays the earlier notes at its location, then is stored.
+//! RouteChat: each note first replays the earlier notes at its location, then is stored;
+//! replies go out only once the notes they carry are durable.
 
 use std::sync::Arc;
 
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesOrdered;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -10,7 +14,7 @@ use super::bounded_stream::BoundedStream;
 use super::call_log::CallLog;
 use super::convert::point_from_pb;
 use super::{ResponseStream, RouteGuideService, deadline_of};
-use crate::notes::{Note, NoteStore};
+use crate::notes::{Note, NoteError, NoteStore};
 use crate::pb;
 
 /// Starts one RouteChat call: a task reads notes and queues replies on a bounded channel.
@@ -21,12 +25,14 @@ pub(super) fn handle(
     let log = CallLog::start("RouteChat", &request);
     let deadline = deadline_of(&request);
     let (replies, receiver) = mpsc::channel(service.limits.chat_reply_buffer.max(1));
-    let reader = exchange_notes(
-        request.into_inner(),
-        Arc::clone(&service.notes),
-        service.limits.max_note_bytes,
+    let chat = Chat {
+        store: Arc::clone(&service.notes),
+        max_note_bytes: service.limits.max_note_bytes,
+        in_flight: service.limits.chat_notes_in_flight.max(1),
         replies,
-    );
+        received: 0,
+    };
+    let reader = chat.run(request.into_inner());
     let reader_log = log.companion();
     tokio::spawn(async move {
         let (received, reason) = reader.await;
@@ -43,75 +49,128 @@ pub(super) fn handle(
 
 type Reply = Result<pb::RouteNote, Status>;
 
-/// Reads notes until the client half-closes, sends something invalid, or stops listening;
-/// returns how many notes it stored and why it stopped.
-///
-/// The reply stream ends (status OK) when this returns and drops `replies`.
-async fn exchange_notes(
-    mut notes: Streaming<pb::RouteNote>,
+/// A note's replay on its way to durability, with the location its replies carry.
+type Waiting = BoxFuture<'static, (pb::Point, Result<Vec<Note>, NoteError>)>;
+
+/// One call's reader: stores notes in order, and sends each note's replay once the store
+/// says the note is durable (a durable store commits many notes at once).
+struct Chat {
     store: Arc<dyn NoteStore>,
     max_note_bytes: usize,
+    /// The most notes waiting for their commit at once.
+    in_flight: usize,
     replies: mpsc::Sender<Reply>,
-) -> (u64, &'static str) {
-    let mut received = 0u64;
-    let reason = read_notes(&mut notes, &*store, max_note_bytes, &replies, &mut received).await;
-    (received, reason)
+    /// Notes handed to the store so far.
+    received: u64,
 }
 
-/// The loop of [`exchange_notes`]; counts stored notes in `received`.
-async fn read_notes(
-    notes: &mut Streaming<pb::RouteNote>,
-    store: &dyn NoteStore,
-    max_note_bytes: usize,
-    replies: &mpsc::Sender<Reply>,
-    received: &mut u64,
-) -> &'static str {
-    loop {
-        let next = tokio::select! {
-            next = notes.message() => next,
-            // The reply stream was dropped: the client left, the deadline passed or the
-            // server drained. Stop reading.
-            () = replies.closed() => return "the reply stream ended",
-        };
-        let note = match next {
-            Ok(Some(note)) => note,
-            Ok(None) => return "the client half-closed",
-            // The client reset the stream or sent an undecodable frame; it is already gone
-            // or will get this status.
-            Err(status) => {
-                let _ = replies.send(Err(status)).await;
-                return "the request stream failed";
-            }
-        };
-        let note = match note_from_pb(note, *received, max_note_bytes) {
-            Ok(note) => note,
-            Err(status) => {
-                let _ = replies.send(Err(status)).await;
-                return "a note was invalid";
-            }
-        };
-        *received += 1;
-        let location = pb::Point::from(note.location);
-        match store.exchange(note).await {
-            Ok(earlier) => {
-                for earlier in earlier {
-                    let reply = pb::RouteNote {
-                        location: Some(location),
-                        message: earlier.message.to_string(),
-                    };
-                    if replies.send(Ok(reply)).await.is_err() {
-                        return "the reply stream ended";
+impl Chat {
+    /// Reads notes until the client half-closes, sends something invalid, or stops
+    /// listening; returns how many notes it handed to the store and why it stopped.
+    ///
+    /// The reply stream ends (status OK) when this returns and drops `replies`: after
+    /// every note's replay was sent, so after every note was durable.
+    async fn run(mut self, mut notes: Streaming<pb::RouteNote>) -> (u64, &'static str) {
+        let reason = self.read_notes(&mut notes).await;
+        (self.received, reason)
+    }
+
+    /// The loop of [`Chat::run`].
+    async fn read_notes(&mut self, notes: &mut Streaming<pb::RouteNote>) -> &'static str {
+        let mut waiting: FuturesOrdered<Waiting> = FuturesOrdered::new();
+        loop {
+            let next = tokio::select! {
+                biased;
+                // The reply stream was dropped: the client left, the deadline passed or
+                // the server drained. Stop reading.
+                () = self.replies.closed() => return "the reply stream ended",
+                Some((location, durable)) = waiting.next() => {
+                    if let Err(reason) = self.send_replay(location, durable).await {
+                        return reason;
                     }
+                    continue;
+                }
+                next = notes.message(), if waiting.len() < self.in_flight => next,
+            };
+            let (status, reason) = match next {
+                Ok(Some(note)) => match note_from_pb(note, self.received, self.max_note_bytes) {
+                    Ok(note) => {
+                        if let Err(reason) = self.exchange(note, &mut waiting).await {
+                            return reason;
+                        }
+                        continue;
+                    }
+                    Err(status) => (Some(status), "a note was invalid"),
+                },
+                Ok(None) => (None, "the client half-closed"),
+                // The client reset the stream or sent an undecodable frame; it is already
+                // gone or will get this status.
+                Err(status) => (Some(status), "the request stream failed"),
+            };
+            // Notes that arrived before the end stay stored, and their replays are sent.
+            while let Some((location, durable)) = waiting.next().await {
+                if let Err(reason) = self.send_replay(location, durable).await {
+                    return reason;
                 }
             }
-            Err(error) => {
-                tracing::error!(%error, "note store failed");
-                let _ = replies
-                    .send(Err(Status::unavailable("note store unavailable")))
-                    .await;
-                return "the note store failed";
+            if let Some(status) = status {
+                let _ = self.replies.send(Err(status)).await;
+            }
+            return reason;
+        }
+    }
+
+    /// Hands `note` to the store; its replay is sent at once when the store has nothing to
+    /// wait for and no earlier replay is waiting, and queued behind them otherwise.
+    async fn exchange(
+        &mut self,
+        note: Note,
+        waiting: &mut FuturesOrdered<Waiting>,
+    ) -> Result<(), &'static str> {
+        self.received += 1;
+        let location = pb::Point::from(note.location);
+        let pending = match self.store.begin_exchange(note).await {
+            Ok(pending) => pending,
+            Err(error) => return Err(self.store_failed(error).await),
+        };
+        if pending.is_ready() && waiting.is_empty() {
+            let durable = pending.durable().await;
+            return self.send_replay(location, durable).await;
+        }
+        waiting.push_back(Box::pin(async move { (location, pending.durable().await) }));
+        Ok(())
+    }
+
+    /// Sends a durable replay, or ends the call when the store could not make it durable.
+    async fn send_replay(
+        &self,
+        location: pb::Point,
+        durable: Result<Vec<Note>, NoteError>,
+    ) -> Result<(), &'static str> {
+        let earlier = match durable {
+            Ok(earlier) => earlier,
+            Err(error) => return Err(self.store_failed(error).await),
+        };
+        for earlier in earlier {
+            let reply = pb::RouteNote {
+                location: Some(location),
+                message: earlier.message.to_string(),
+            };
+            if self.replies.send(Ok(reply)).await.is_err() {
+                return Err("the reply stream ended");
             }
         }
+        Ok(())
+    }
+
+    /// Logs a store failure and ends the call with `UNAVAILABLE`.
+    async fn store_failed(&self, error: NoteError) -> &'static str {
+        tracing::error!(%error, "note store failed");
+        let _ = self
+            .replies
+            .send(Err(Status::unavailable("note store unavailable")))
+            .await;
+        "the note store failed"
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod abandonment;
 mod deadlines;
+mod durable_chat;
 mod get_feature;
 mod health_reflection;
 mod layers;

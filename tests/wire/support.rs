@@ -43,11 +43,43 @@ impl TestServer {
             + 'static,
         <L::Service as tower::Service<http::Request<tonic::body::Body>>>::Future: Send,
     {
+        let notes: Arc<dyn NoteStore> = Arc::new(MemoryNoteStore::new(config.retention));
+        Self::start_full(index, config, layer, notes).await
+    }
+
+    /// Starts a server on the built-in database with the default configuration and `notes`.
+    pub async fn start_with_notes(notes: Arc<dyn NoteStore>) -> Self {
+        let identity = tower::layer::util::Identity::new();
+        Self::start_full(
+            routeguide::db::builtin(),
+            ServerConfig::default(),
+            identity,
+            notes,
+        )
+        .await
+    }
+
+    async fn start_full<L>(
+        index: FeatureIndex,
+        config: ServerConfig,
+        layer: L,
+        notes: Arc<dyn NoteStore>,
+    ) -> Self
+    where
+        L: tower::Layer<routeguide::server::CallStack> + Clone + Send + 'static,
+        L::Service: tower::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = std::convert::Infallible,
+            > + Clone
+            + Send
+            + 'static,
+        <L::Service as tower::Service<http::Request<tonic::body::Body>>>::Future: Send,
+    {
         // Every server's calls are logged where tests can wait for them.
         super::logs::logs();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let notes: Arc<dyn NoteStore> = Arc::new(MemoryNoteStore::new(config.retention));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async {
