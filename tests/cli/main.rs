@@ -3,5 +3,6 @@
 
 mod bad_database;
 mod client_commands;
+mod durable_notes;
 mod process;
 mod signals;

@@ -151,6 +151,31 @@ async fn a_smaller_retention_at_open_deletes_what_it_trims() {
     store.close().await.unwrap();
 }
 
+#[tokio::test]
+async fn notes_trimmed_while_serving_leave_the_file() {
+    let place = Place::new("trimmed_leave");
+    let tight = NoteRetention {
+        max_per_location: 2,
+        max_total: 5,
+    };
+    let store = Embedded.open(&place, tight).await;
+    for i in 0..60 {
+        store.exchange(note(i % 4, &i.to_string())).await.unwrap();
+    }
+    store.close().await.unwrap();
+    // Reopened with room, only what the bounds kept is there: the rest was deleted.
+    let store = Embedded.open(&place, ROOMY).await;
+    let mut kept = Vec::new();
+    for latitude in 0..4 {
+        kept.extend(messages(
+            &store.exchange(note(latitude, "probe")).await.unwrap(),
+        ));
+    }
+    kept.sort();
+    assert_eq!(kept, ["55", "56", "57", "58", "59"]);
+    store.close().await.unwrap();
+}
+
 /// Returns the error of opening the store at `place` after `damage` changed its file.
 async fn open_after(place: &Place, damage: impl FnOnce(&mut Vec<u8>)) -> NoteError {
     let path = place.dir.join("notes.db");
