@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 pub use embedded::EmbeddedNoteStore;
 pub use memory::MemoryNoteStore;
-pub use pending::PendingExchange;
+pub use pending::{CommitProgress, PendingExchange};
 pub use url::{NoteStoreUrl, open};
 
 use crate::geo::GeoPoint;

@@ -1,8 +1,83 @@
-//! `PendingExchange`: a replay that is handed out only once it is durable.
+//! `PendingExchange`: a replay that is handed out only once it is durable, and
+//! `CommitProgress`, how far a batching backend's commits have come.
 
-use tokio::sync::oneshot;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use tokio::sync::Notify;
 
 use super::{Note, NoteError};
+
+/// How far a backend's commits have come, by sequence number: shared by the backend (which
+/// advances it once per commit) and every exchange waiting on it.
+///
+/// One commit wakes every waiter once, whatever the number of notes it made durable.
+#[derive(Debug)]
+pub struct CommitProgress {
+    backend: &'static str,
+    /// Every sequence number below this is durable.
+    durable_below: AtomicU64,
+    /// Set once when the backend stops committing (a failure, or the end of its writer);
+    /// sequence numbers not durable by then never will be.
+    stopped: OnceLock<String>,
+    notify: Notify,
+}
+
+impl CommitProgress {
+    /// Returns the progress of `backend`, nothing durable yet from `first_sequence` on.
+    pub fn new(backend: &'static str, first_sequence: u64) -> Self {
+        Self {
+            backend,
+            durable_below: AtomicU64::new(first_sequence),
+            stopped: OnceLock::new(),
+            notify: Notify::new(),
+        }
+    }
+
+    /// Marks every sequence number below `end` durable and wakes the exchanges waiting.
+    pub fn committed(&self, end: u64) {
+        self.durable_below.fetch_max(end, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
+    /// Says that nothing more will become durable, because of `reason` (the first reason
+    /// given stays); exchanges still waiting then fail with it.
+    pub fn stop(&self, reason: String) {
+        let _ = self.stopped.set(reason);
+        self.notify.notify_waiters();
+    }
+
+    /// Returns `Some(Ok)` once `sequence` is durable, `Some(Err)` once it never will be.
+    fn outcome(&self, sequence: u64) -> Option<Result<(), NoteError>> {
+        if sequence < self.durable_below.load(Ordering::Acquire) {
+            return Some(Ok(()));
+        }
+        self.stopped.get().map(|reason| {
+            Err(NoteError::Backend {
+                backend: self.backend,
+                message: reason.clone(),
+            })
+        })
+    }
+
+    /// Waits until `sequence` is durable, or fails when it never will be.
+    async fn wait(&self, sequence: u64) -> Result<(), NoteError> {
+        if let Some(outcome) = self.outcome(sequence) {
+            return outcome;
+        }
+        loop {
+            // Registered before the check, so a commit between the two still wakes us.
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(outcome) = self.outcome(sequence) {
+                return outcome;
+            }
+            notified.await;
+        }
+    }
+}
 
 /// The replay of an exchange whose note may not be durable yet.
 ///
@@ -12,10 +87,9 @@ use super::{Note, NoteError};
 #[must_use = "the replay is only handed out by `durable`"]
 pub struct PendingExchange {
     replay: Vec<Note>,
-    /// The backend's name, for the error when it stops without answering.
-    backend: &'static str,
-    /// Answered by the backend once the exchange's note is durable; `None` when it already is.
-    commit: Option<oneshot::Receiver<Result<(), NoteError>>>,
+    /// The commit progress to wait on and the note's sequence number; `None` when the
+    /// note already is durable (or the backend promises nothing more).
+    commit: Option<(Arc<CommitProgress>, u64)>,
 }
 
 impl PendingExchange {
@@ -24,41 +98,49 @@ impl PendingExchange {
     pub fn ready(replay: Vec<Note>) -> Self {
         Self {
             replay,
-            backend: "",
             commit: None,
         }
     }
 
-    /// Returns an exchange of `backend` that becomes durable when `commit` is answered
-    /// with `Ok`.
-    pub fn after(
-        backend: &'static str,
-        replay: Vec<Note>,
-        commit: oneshot::Receiver<Result<(), NoteError>>,
-    ) -> Self {
+    /// Returns an exchange that becomes durable once `progress` has committed `sequence`.
+    pub fn after(replay: Vec<Note>, progress: Arc<CommitProgress>, sequence: u64) -> Self {
         Self {
             replay,
-            backend,
-            commit: Some(commit),
+            commit: Some((progress, sequence)),
         }
     }
 
-    /// Says whether the replay can be had without waiting.
+    /// Returns how many notes the replay holds.
+    pub fn replay_len(&self) -> usize {
+        self.replay.len()
+    }
+
+    /// Says whether [`PendingExchange::durable`] would answer without waiting.
     pub fn is_ready(&self) -> bool {
-        self.commit.is_none()
+        self.commit
+            .as_ref()
+            .is_none_or(|(progress, sequence)| progress.outcome(*sequence).is_some())
+    }
+
+    /// Returns a future that resolves once [`PendingExchange::is_ready`] holds; it owns
+    /// what it needs, so a caller can await it while keeping the exchange in a queue.
+    pub fn settled(&self) -> impl Future<Output = ()> + Send + 'static {
+        let commit = self.commit.clone();
+        async move {
+            if let Some((progress, sequence)) = commit {
+                let _ = progress.wait(sequence).await;
+            }
+        }
     }
 
     /// Returns the replay once the exchange's note and every replayed note are durable.
     ///
     /// # Errors
     /// [`NoteError`] when the backend could not make the note durable (or stopped before it
-    /// said); the replay is then dropped unsent.
+    /// did); the replay is then dropped unsent.
     pub async fn durable(self) -> Result<Vec<Note>, NoteError> {
-        if let Some(commit) = self.commit {
-            commit.await.map_err(|_| NoteError::Backend {
-                backend: self.backend,
-                message: "the store stopped before the note was durable".into(),
-            })??;
+        if let Some((progress, sequence)) = &self.commit {
+            progress.wait(*sequence).await?;
         }
         Ok(self.replay)
     }

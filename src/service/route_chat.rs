@@ -1,12 +1,13 @@
 //! RouteChat: each note first replays the earlier notes at its location, then is stored;
 //! replies go out only once the notes they carry are durable.
+//!
+//! Each call runs two loops in one task: the reader hands notes to the store as fast as
+//! they arrive (so that a durable store commits many at once), and the sender sends each
+//! note's replay, in order, once the store says the note is durable.
 
 use std::sync::Arc;
 
-use futures::StreamExt;
-use futures::future::BoxFuture;
-use futures::stream::FuturesOrdered;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -14,7 +15,7 @@ use super::bounded_stream::BoundedStream;
 use super::call_log::CallLog;
 use super::convert::point_from_pb;
 use super::{ResponseStream, RouteGuideService, deadline_of};
-use crate::notes::{Note, NoteError, NoteStore};
+use crate::notes::{Note, NoteError, NoteStore, PendingExchange};
 use crate::pb;
 
 /// Starts one RouteChat call: a task reads notes and queues replies on a bounded channel.
@@ -24,19 +25,23 @@ pub(super) fn handle(
 ) -> Result<Response<ResponseStream<pb::RouteNote>>, Status> {
     let log = CallLog::start("RouteChat", &request);
     let deadline = deadline_of(&request);
-    let (replies, receiver) = mpsc::channel(service.limits.chat_reply_buffer.max(1));
-    let chat = Chat {
+    let limits = service.limits;
+    let (replies, receiver) = mpsc::channel(limits.chat_reply_buffer.max(1));
+    let (waiting, queue) = mpsc::channel(limits.chat_notes_in_flight.max(1));
+    let reader = Reader {
         store: Arc::clone(&service.notes),
-        max_note_bytes: service.limits.max_note_bytes,
-        in_flight: service.limits.chat_notes_in_flight.max(1),
-        replies,
+        max_note_bytes: limits.max_note_bytes,
+        replay_room: Arc::new(Semaphore::new(limits.chat_waiting_replays.max(1))),
+        replay_limit: limits.chat_waiting_replays.max(1),
+        waiting,
         received: 0,
     };
-    let reader = chat.run(request.into_inner());
+    let sender = send_replies(queue, replies);
     let reader_log = log.companion();
     tokio::spawn(async move {
-        let (received, reason) = reader.await;
-        reader_log.work_stopped(received, reason);
+        let ((received, read_reason), send_reason) =
+            tokio::join!(reader.run(request.into_inner()), sender);
+        reader_log.work_stopped(received, send_reason.unwrap_or(read_reason));
     });
     let stream = BoundedStream::new(
         ReceiverStream::new(receiver),
@@ -49,129 +54,134 @@ pub(super) fn handle(
 
 type Reply = Result<pb::RouteNote, Status>;
 
-/// A note's replay on its way to durability, with the location its replies carry.
-type Waiting = BoxFuture<'static, (pb::Point, Result<Vec<Note>, NoteError>)>;
+/// What the reader hands the sender, in the order of the notes.
+enum Waiting {
+    /// A note handed to the store: send its replay once it is durable. The permit holds
+    /// room for the replay's notes until they are sent.
+    Exchange(pb::Point, PendingExchange, OwnedSemaphorePermit),
+    /// The reader stopped: send this status (if any) after every earlier replay.
+    End(Option<Status>),
+}
 
-/// One call's reader: stores notes in order, and sends each note's replay once the store
-/// says the note is durable (a durable store commits many notes at once).
-struct Chat {
+/// The reading half of a call.
+struct Reader {
     store: Arc<dyn NoteStore>,
     max_note_bytes: usize,
-    /// The most notes waiting for their commit at once.
-    in_flight: usize,
-    replies: mpsc::Sender<Reply>,
+    /// Room for replayed notes that wait for their commit, so a stream's memory stays
+    /// bounded however large the replays (one permit per replayed note).
+    replay_room: Arc<Semaphore>,
+    /// The permits of the semaphore, the most one replay may take.
+    replay_limit: usize,
+    /// Notes waiting for the sender; bounded, so at most that many wait for commits.
+    waiting: mpsc::Sender<Waiting>,
     /// Notes handed to the store so far.
     received: u64,
 }
 
-impl Chat {
-    /// Reads notes until the client half-closes, sends something invalid, or stops
-    /// listening; returns how many notes it handed to the store and why it stopped.
-    ///
-    /// The reply stream ends (status OK) when this returns and drops `replies`: after
-    /// every note's replay was sent, so after every note was durable.
+impl Reader {
+    /// Reads notes until the client half-closes, sends something invalid, or the sender
+    /// stops; returns how many notes it handed to the store and why it stopped.
     async fn run(mut self, mut notes: Streaming<pb::RouteNote>) -> (u64, &'static str) {
-        let reason = self.read_notes(&mut notes).await;
+        let (status, reason) = self.read_notes(&mut notes).await;
+        // The sender may be gone already; then it said why.
+        let _ = self.waiting.send(Waiting::End(status)).await;
         (self.received, reason)
     }
 
-    /// The loop of [`Chat::run`].
-    async fn read_notes(&mut self, notes: &mut Streaming<pb::RouteNote>) -> &'static str {
-        let mut waiting: FuturesOrdered<Waiting> = FuturesOrdered::new();
+    /// The loop of [`Reader::run`]; returns the status the call should end with, if not
+    /// OK, and why the reader stopped.
+    async fn read_notes(
+        &mut self,
+        notes: &mut Streaming<pb::RouteNote>,
+    ) -> (Option<Status>, &'static str) {
         loop {
             let next = tokio::select! {
-                biased;
-                // The reply stream was dropped: the client left, the deadline passed or
-                // the server drained. Stop reading.
-                () = self.replies.closed() => return "the reply stream ended",
-                Some((location, durable)) = waiting.next() => {
-                    if let Err(reason) = self.send_replay(location, durable).await {
-                        return reason;
-                    }
-                    continue;
-                }
-                next = notes.message(), if waiting.len() < self.in_flight => next,
+                // The sender stopped: the client left, the deadline passed, the server
+                // drained or the store failed. Stop reading.
+                () = self.waiting.closed() => return (None, "the reply stream ended"),
+                next = notes.message() => next,
             };
-            let (status, reason) = match next {
-                Ok(Some(note)) => match note_from_pb(note, self.received, self.max_note_bytes) {
-                    Ok(note) => {
-                        if let Err(reason) = self.exchange(note, &mut waiting).await {
-                            return reason;
-                        }
-                        continue;
-                    }
-                    Err(status) => (Some(status), "a note was invalid"),
-                },
-                Ok(None) => (None, "the client half-closed"),
+            let note = match next {
+                Ok(Some(note)) => note,
+                Ok(None) => return (None, "the client half-closed"),
                 // The client reset the stream or sent an undecodable frame; it is already
                 // gone or will get this status.
-                Err(status) => (Some(status), "the request stream failed"),
+                Err(status) => return (Some(status), "the request stream failed"),
             };
-            // Notes that arrived before the end stay stored, and their replays are sent.
-            while let Some((location, durable)) = waiting.next().await {
-                if let Err(reason) = self.send_replay(location, durable).await {
-                    return reason;
-                }
+            let note = match note_from_pb(note, self.received, self.max_note_bytes) {
+                Ok(note) => note,
+                Err(status) => return (Some(status), "a note was invalid"),
+            };
+            self.received += 1;
+            let location = pb::Point::from(note.location);
+            let pending = match self.store.begin_exchange(note).await {
+                Ok(pending) => pending,
+                Err(error) => return (Some(store_failed(&error)), "the note store failed"),
+            };
+            let room = pending.replay_len().clamp(1, self.replay_limit) as u32;
+            let Ok(permit) = Arc::clone(&self.replay_room).acquire_many_owned(room).await else {
+                return (None, "the reply stream ended");
+            };
+            let waiting = Waiting::Exchange(location, pending, permit);
+            if self.waiting.send(waiting).await.is_err() {
+                return (None, "the reply stream ended");
             }
-            if let Some(status) = status {
-                let _ = self.replies.send(Err(status)).await;
-            }
-            return reason;
         }
     }
+}
 
-    /// Hands `note` to the store; its replay is sent at once when the store has nothing to
-    /// wait for and no earlier replay is waiting, and queued behind them otherwise.
-    async fn exchange(
-        &mut self,
-        note: Note,
-        waiting: &mut FuturesOrdered<Waiting>,
-    ) -> Result<(), &'static str> {
-        self.received += 1;
-        let location = pb::Point::from(note.location);
-        let pending = match self.store.begin_exchange(note).await {
-            Ok(pending) => pending,
-            Err(error) => return Err(self.store_failed(error).await),
+/// Sends each waiting note's replay once it is durable, then the reader's final status;
+/// returns why it stopped early, if it did.
+///
+/// The reply stream ends (status OK) when this returns and drops `replies`: after every
+/// note's replay was sent, so after every note was durable.
+async fn send_replies(
+    mut queue: mpsc::Receiver<Waiting>,
+    replies: mpsc::Sender<Reply>,
+) -> Option<&'static str> {
+    loop {
+        let next = tokio::select! {
+            biased;
+            // The reply stream was dropped: the client left, the deadline passed or the
+            // server drained.
+            () = replies.closed() => return Some("the reply stream ended"),
+            next = queue.recv() => next,
         };
-        if pending.is_ready() && waiting.is_empty() {
-            let durable = pending.durable().await;
-            return self.send_replay(location, durable).await;
-        }
-        waiting.push_back(Box::pin(async move { (location, pending.durable().await) }));
-        Ok(())
-    }
-
-    /// Sends a durable replay, or ends the call when the store could not make it durable.
-    async fn send_replay(
-        &self,
-        location: pb::Point,
-        durable: Result<Vec<Note>, NoteError>,
-    ) -> Result<(), &'static str> {
-        let earlier = match durable {
+        let (location, pending, permit) = match next {
+            Some(Waiting::Exchange(location, pending, permit)) => (location, pending, permit),
+            Some(Waiting::End(status)) => {
+                if let Some(status) = status {
+                    let _ = replies.send(Err(status)).await;
+                }
+                return None;
+            }
+            // The reader stopped without saying why: it was dropped with the call.
+            None => return None,
+        };
+        let earlier = match pending.durable().await {
             Ok(earlier) => earlier,
-            Err(error) => return Err(self.store_failed(error).await),
+            Err(error) => {
+                let _ = replies.send(Err(store_failed(&error))).await;
+                return Some("the note store failed");
+            }
         };
         for earlier in earlier {
             let reply = pb::RouteNote {
                 location: Some(location),
                 message: earlier.message.to_string(),
             };
-            if self.replies.send(Ok(reply)).await.is_err() {
-                return Err("the reply stream ended");
+            if replies.send(Ok(reply)).await.is_err() {
+                return Some("the reply stream ended");
             }
         }
-        Ok(())
+        drop(permit);
     }
+}
 
-    /// Logs a store failure and ends the call with `UNAVAILABLE`.
-    async fn store_failed(&self, error: NoteError) -> &'static str {
-        tracing::error!(%error, "note store failed");
-        let _ = self
-            .replies
-            .send(Err(Status::unavailable("note store unavailable")))
-            .await;
-        "the note store failed"
-    }
+/// Logs a store failure and returns the status that ends the call.
+fn store_failed(error: &NoteError) -> Status {
+    tracing::error!(%error, "note store failed");
+    Status::unavailable("note store unavailable")
 }
 
 /// Returns the domain note, or `INVALID_ARGUMENT` naming the note's index and field.

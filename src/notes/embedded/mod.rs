@@ -22,19 +22,9 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use super::retained::RetainedNotes;
-use super::{Note, NoteError, NoteRetention, NoteStore, PendingExchange};
+use super::{CommitProgress, Note, NoteError, NoteRetention, NoteStore, PendingExchange};
 use sqlite::StoreFile;
 use writer::Job;
-
-/// One note on its way to the file.
-pub(super) struct Append {
-    sequence: u64,
-    note: Note,
-    /// Sequence numbers of the notes that storing this one trimmed.
-    trimmed: Vec<u64>,
-    /// Answered once the commit holding the note is fsynced (or failed).
-    done: oneshot::Sender<Result<(), NoteError>>,
-}
 
 /// A durable note store in one SQLite file, locked by this process while it is open.
 ///
@@ -47,6 +37,8 @@ pub struct EmbeddedNoteStore {
     /// The retained notes and the writer's queue, locked together so that the queue's
     /// order is the notes' order. A std mutex: nothing awaits while holding it.
     shared: Mutex<Shared>,
+    /// How far the writer's commits have come; exchanges wait on it.
+    progress: Arc<CommitProgress>,
     /// Commits the writer has made, for logs and tests.
     commits: Arc<AtomicU64>,
     /// The writer thread, joined by `close`.
@@ -89,11 +81,13 @@ impl EmbeddedNoteStore {
             file.delete(&trimmed)?;
         }
         let (jobs, queue) = mpsc::channel();
+        let progress = Arc::new(CommitProgress::new("embedded", next_sequence));
         let commits = Arc::new(AtomicU64::new(0));
+        let writer_progress = Arc::clone(&progress);
         let writer_commits = Arc::clone(&commits);
         let writer = std::thread::Builder::new()
             .name("notes-writer".into())
-            .spawn(move || writer::run(file, queue, writer_commits, gate))
+            .spawn(move || writer::run(file, queue, writer_progress, writer_commits, gate))
             .map_err(|error| NoteError::Open {
                 path: path.to_owned(),
                 message: format!("cannot start the writer thread: {error}"),
@@ -112,6 +106,7 @@ impl EmbeddedNoteStore {
                 notes,
                 jobs: Some(jobs),
             }),
+            progress,
             commits,
             writer: Mutex::new(Some(writer)),
         })
@@ -155,28 +150,29 @@ impl NoteStore for EmbeddedNoteStore {
     }
 
     async fn begin_exchange(&self, note: Note) -> Result<PendingExchange, NoteError> {
-        let (done, committed) = oneshot::channel();
         let mut shared = self.lock();
         let shared = &mut *shared;
         let Some(jobs) = &shared.jobs else {
             return Err(self.closed());
         };
         let replay = shared.notes.at(note.location);
-        let mut trimmed = Vec::new();
-        let sequence = shared.notes.push(note.clone(), |s| trimmed.push(s));
-        let append = Append {
-            sequence,
-            note,
-            trimmed,
-            done,
-        };
-        if jobs.send(Job::Append(append)).is_err() {
+        let mut queued = true;
+        let sequence = shared.notes.push(note.clone(), |trimmed| {
+            queued &= jobs.send(Job::Delete(trimmed)).is_ok();
+        });
+        // Queued under the lock, so the writer sees notes in sequence order.
+        queued &= jobs.send(Job::Append(sequence, note)).is_ok();
+        if !queued {
             return Err(NoteError::Backend {
                 backend: "embedded",
                 message: "the writer thread stopped".into(),
             });
         }
-        Ok(PendingExchange::after("embedded", replay, committed))
+        Ok(PendingExchange::after(
+            replay,
+            Arc::clone(&self.progress),
+            sequence,
+        ))
     }
 
     async fn close(&self) -> Result<(), NoteError> {

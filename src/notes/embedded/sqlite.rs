@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, params};
 
-use super::Append;
 use crate::geo::GeoPoint;
 use crate::notes::{Note, NoteError};
 
@@ -166,18 +165,21 @@ impl StoreFile {
     ///
     /// # Errors
     /// SQLite's error; nothing of the batch is then stored.
-    pub(super) fn write(&mut self, appended: &[Append], trimmed: &[u64]) -> rusqlite::Result<()> {
+    pub(super) fn write(
+        &mut self,
+        appended: &[(u64, Note)],
+        trimmed: &[u64],
+    ) -> rusqlite::Result<()> {
         let transaction = self.connection.transaction()?;
         {
             let mut insert = transaction.prepare_cached(INSERT_NOTE)?;
-            for append in appended {
-                let location = append.note.location;
+            for (sequence, note) in appended {
                 insert.execute(params![
-                    append.sequence as i64,
-                    location.latitude(),
-                    location.longitude(),
-                    &*append.note.message,
-                    i64::from(checksum(append.sequence, &append.note)),
+                    *sequence as i64,
+                    note.location.latitude(),
+                    note.location.longitude(),
+                    &*note.message,
+                    i64::from(checksum(*sequence, note)),
                 ])?;
             }
             let mut delete = transaction.prepare_cached(DELETE_NOTE)?;

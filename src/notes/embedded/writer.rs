@@ -3,27 +3,40 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
-use super::Append;
 use super::sqlite::StoreFile;
-use crate::notes::NoteError;
+use crate::notes::{CommitProgress, Note, NoteError};
 
 /// What the store asks of its writer, in the order the notes were exchanged.
 pub(super) enum Job {
-    /// Store a note and delete the notes it trimmed.
-    Append(Append),
+    /// Store a note under its sequence number.
+    Append(u64, Note),
+    /// Delete the note with this sequence number (retention trimmed it).
+    Delete(u64),
     /// Finish every earlier job, then checkpoint and close the file, and answer.
     Close(oneshot::Sender<Result<(), NoteError>>),
+}
+
+/// Says, when the writer ends however it ends, that nothing more will become durable.
+struct StopOnExit(Arc<CommitProgress>);
+
+impl Drop for StopOnExit {
+    fn drop(&mut self) {
+        self.0
+            .stop("the store stopped before the note was durable".into());
+    }
 }
 
 /// Runs the writer until the store closes it or drops its end of `jobs`.
 ///
 /// Each round takes every job queued so far, writes them in one transaction (one fsync)
-/// and only then answers each job's `done`: so a note is reported durable, and a replay
-/// that includes it is handed out, only after the commit that holds it. After a failed
-/// commit every later job fails too, because the notes in memory no longer match the file.
+/// and only then advances `progress` past them: so a note is reported durable, and a
+/// replay that includes it is handed out, only after the commit that holds it. After a
+/// failed commit nothing more becomes durable (the notes in memory no longer match the
+/// file), so every later exchange fails.
 ///
 /// `gate` (tests only) holds the writer back until it is sent a `()`, so that a test can
 /// queue notes first; when the gate is dropped instead, the writer stops without writing,
@@ -31,26 +44,29 @@ pub(super) enum Job {
 pub(super) fn run(
     file: StoreFile,
     jobs: mpsc::Receiver<Job>,
+    progress: Arc<CommitProgress>,
     commits: Arc<AtomicU64>,
     gate: Option<mpsc::Receiver<()>>,
 ) {
+    let _stop = StopOnExit(Arc::clone(&progress));
     if let Some(gate) = gate
         && gate.recv().is_err()
     {
-        // Release the file before the queued jobs fail, as a dead process would have.
+        // Release the file before the queued notes fail, as a dead process would have.
         drop(file);
         return;
     }
     let mut file = Some(file);
-    let mut failure: Option<String> = None;
-    let mut batch: Vec<Append> = Vec::new();
+    let mut failed = false;
+    let mut appended: Vec<(u64, Note)> = Vec::new();
     let mut trimmed: Vec<u64> = Vec::new();
     while let Ok(first) = jobs.recv() {
         let mut close = None;
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
-                Job::Append(append) => batch.push(append),
+                Job::Append(sequence, note) => appended.push((sequence, note)),
+                Job::Delete(sequence) => trimmed.push(sequence),
                 Job::Close(answer) => {
                     close = Some(answer);
                     break;
@@ -58,37 +74,33 @@ pub(super) fn run(
             }
             next = jobs.try_recv().ok();
         }
-        if !batch.is_empty() {
-            trimmed.clear();
-            trimmed.extend(
-                batch
-                    .iter()
-                    .flat_map(|append| append.trimmed.iter().copied()),
-            );
-            let result = match (&failure, file.as_mut()) {
-                (Some(message), _) => Err(message.clone()),
-                (None, Some(file)) => file.write(&batch, &trimmed).map_err(|e| e.to_string()),
-                (None, None) => Err("the store is closed".to_owned()),
-            };
-            match &result {
+        // A round may hold only deletions, when it took a note's deletions but not yet the
+        // note queued right after them; they are written all the same.
+        let work = !appended.is_empty() || !trimmed.is_empty();
+        if let (true, false, Some(open)) = (work, failed, file.as_mut()) {
+            let started = Instant::now();
+            match open.write(&appended, &trimmed) {
                 Ok(()) => {
                     commits.fetch_add(1, Ordering::Relaxed);
+                    if let Some(&(last, _)) = appended.last() {
+                        progress.committed(last + 1);
+                    }
+                    tracing::trace!(
+                        notes = appended.len(),
+                        trimmed = trimmed.len(),
+                        seconds = started.elapsed().as_secs_f64(),
+                        "notes committed"
+                    );
                 }
-                Err(message) if failure.is_none() => {
-                    tracing::error!(error = %message, "notes store commit failed; every later note fails");
-                    failure = Some(message.clone());
+                Err(error) => {
+                    tracing::error!(%error, "notes store commit failed; every later note fails");
+                    progress.stop(format!("commit failed: {error}"));
+                    failed = true;
                 }
-                Err(_) => {}
-            }
-            for append in batch.drain(..) {
-                let answer = result.clone().map_err(|message| NoteError::Backend {
-                    backend: "embedded",
-                    message,
-                });
-                // The exchange may have been dropped (its client left); the note is stored.
-                let _ = append.done.send(answer);
             }
         }
+        appended.clear();
+        trimmed.clear();
         if let Some(answer) = close {
             let result = file.take().map_or(Ok(()), StoreFile::close);
             let _ = answer.send(result);
