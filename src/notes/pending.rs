@@ -1,7 +1,6 @@
 //! `PendingExchange`: a replay that is handed out only once it is durable, and
 //! `CommitProgress`, how far a batching backend's commits have come.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -120,17 +119,6 @@ impl PendingExchange {
         self.commit
             .as_ref()
             .is_none_or(|(progress, sequence)| progress.outcome(*sequence).is_some())
-    }
-
-    /// Returns a future that resolves once [`PendingExchange::is_ready`] holds; it owns
-    /// what it needs, so a caller can await it while keeping the exchange in a queue.
-    pub fn settled(&self) -> impl Future<Output = ()> + Send + 'static {
-        let commit = self.commit.clone();
-        async move {
-            if let Some((progress, sequence)) = commit {
-                let _ = progress.wait(sequence).await;
-            }
-        }
     }
 
     /// Returns the replay once the exchange's note and every replayed note are durable.
