@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use routeguide::config::ServerConfig;
-use routeguide::notes::{MemoryNoteStore, Note, NoteError, NoteRetention, NoteStore};
+use routeguide::notes::{
+    MemoryNoteStore, Note, NoteError, NoteRetention, NoteStore, PendingExchange,
+};
 use routeguide::pb;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse, health_client::HealthClient};
@@ -30,11 +32,11 @@ impl Switchable {
 
 #[async_trait::async_trait]
 impl NoteStore for Switchable {
-    async fn exchange(&self, note: Note) -> Result<Vec<Note>, NoteError> {
+    async fn begin_exchange(&self, note: Note) -> Result<PendingExchange, NoteError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(Self::failure());
         }
-        self.inner.exchange(note).await
+        self.inner.begin_exchange(note).await
     }
 
     async fn check(&self) -> Result<(), NoteError> {
