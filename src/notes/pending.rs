@@ -47,6 +47,11 @@ impl CommitProgress {
         self.notify.notify_waiters();
     }
 
+    /// Returns why the backend stopped committing, once it has.
+    pub fn stopped(&self) -> Option<&str> {
+        self.stopped.get().map(String::as_str)
+    }
+
     /// Returns `Some(Ok)` once `sequence` is durable, `Some(Err)` once it never will be.
     fn outcome(&self, sequence: u64) -> Option<Result<(), NoteError>> {
         if sequence < self.durable_below.load(Ordering::Acquire) {

@@ -24,6 +24,11 @@ impl StoreDir {
         Self(dir)
     }
 
+    /// Returns the path of `name` in this directory.
+    pub(super) fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
     async fn open(&self) -> Arc<dyn NoteStore> {
         let retention = NoteRetention {
             max_per_location: 1000,
@@ -38,7 +43,7 @@ impl StoreDir {
         retention: NoteRetention,
         live: Option<LiveFeed>,
     ) -> Arc<dyn NoteStore> {
-        let path = self.0.join("notes.db");
+        let path = self.path("notes.db");
         let opening = move || EmbeddedNoteStore::open(&path, retention, live);
         let store = tokio::task::spawn_blocking(opening).await.unwrap().unwrap();
         Arc::new(store)

@@ -193,6 +193,24 @@ impl NoteStore for EmbeddedNoteStore {
         self.live.as_ref()
     }
 
+    /// Fails once a commit failed or the writer stopped, and otherwise asks the writer,
+    /// after the commit it is doing, whether the path still names the file it writes (a
+    /// store moved or deleted while serving would lose every later note at restart).
+    async fn check(&self) -> Result<(), NoteError> {
+        if let Some(reason) = self.progress.stopped() {
+            return Err(self.failed(reason.to_owned()));
+        }
+        let (answer, checked) = oneshot::channel();
+        let sent = match &self.lock().jobs {
+            Some(jobs) => jobs.send(Job::Check(answer)).is_ok(),
+            None => return Err(self.closed()),
+        };
+        match (sent, checked.await) {
+            (true, Ok(result)) => result.map_err(|message| self.failed(message)),
+            _ => Err(self.failed("the writer thread stopped".into())),
+        }
+    }
+
     async fn close(&self) -> Result<(), NoteError> {
         let Some(jobs) = self.lock().jobs.take() else {
             return Ok(());

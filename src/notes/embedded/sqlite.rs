@@ -35,6 +35,8 @@ const DELETE_NOTE: &str = "DELETE FROM notes WHERE seq = ?1";
 pub(super) struct StoreFile {
     path: PathBuf,
     connection: Connection,
+    /// The device and inode of the file when it was opened.
+    identity: (u64, u64),
 }
 
 impl StoreFile {
@@ -72,9 +74,11 @@ impl StoreFile {
         connection
             .execute_batch("BEGIN EXCLUSIVE; COMMIT;")
             .map_err(fail)?;
+        let identity = identity(path).map_err(|error| open_error(path, error))?;
         let mut file = Self {
             path: path.to_owned(),
             connection,
+            identity,
         };
         file.check()?;
         file.create_schema_if_new()?;
@@ -197,6 +201,20 @@ impl StoreFile {
     pub(super) fn delete(&mut self, trimmed: &[u64]) -> Result<(), NoteError> {
         self.write(&[], trimmed)
             .map_err(|error| open_error(&self.path, error.to_string()))
+    }
+
+    /// Says whether the path still names the file this store writes to; a file deleted or
+    /// replaced while serving would take every later commit with it at the next open.
+    ///
+    /// # Errors
+    /// What happened to the file, naming it.
+    pub(super) fn still_in_place(&self) -> Result<(), String> {
+        let path = self.path.display();
+        match identity(&self.path) {
+            Ok(identity) if identity == self.identity => Ok(()),
+            Ok(_) => Err(format!("{path} was replaced by another file while serving")),
+            Err(error) => Err(format!("{path} is gone: {error}")),
+        }
     }
 
     /// Moves every commit into the main file, removes the write-ahead log and releases
@@ -336,6 +354,13 @@ fn damaged(path: &Path, problem: String) -> NoteError {
         path: path.to_owned(),
         problem,
     }
+}
+
+/// Returns the device and inode of the file at `path`.
+fn identity(path: &Path) -> Result<(u64, u64), String> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path).map_err(|error| error.to_string())?;
+    Ok((metadata.dev(), metadata.ino()))
 }
 
 /// Returns the error of a store file that could not be opened, read or created.

@@ -1,5 +1,5 @@
 //! Tests of the embedded store: the conformance suite, group commit, what a crash before a
-//! commit may lose, damaged and busy files, and live push after commits.
+//! commit may lose, damaged and busy files, live push after commits, and health checks.
 
 use std::sync::Arc;
 
@@ -291,4 +291,34 @@ async fn live_notes_are_published_only_once_committed() {
     assert!(mine.durable().await.unwrap().earlier.is_empty());
     assert_eq!(replayed(&theirs.durable().await.unwrap()), ["mine"]);
     store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn check_fails_when_the_file_is_gone_or_the_store_closed() {
+    let place = Place::new("check");
+    let store = Embedded.open(&place, ROOMY).await;
+    store.exchange(note(1, "a")).await.unwrap();
+    store.check().await.expect("a fresh store checks fine");
+    let path = place.dir.join("notes.db");
+    let aside = place.dir.join("aside.db");
+    std::fs::rename(&path, &aside).unwrap();
+    let error = store.check().await.unwrap_err().to_string();
+    assert!(error.contains("is gone"), "{error}");
+    // Put back, it is the same file again.
+    std::fs::rename(&aside, &path).unwrap();
+    store.check().await.expect("the file is back");
+    store.close().await.unwrap();
+    assert!(store.check().await.is_err(), "a closed store checked fine");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_fails_once_the_writer_stopped() {
+    let place = Place::new("check_writer");
+    let (store, release) = open_gated(&place, ROOMY);
+    let pending = store.begin_exchange(note(7, "lost")).await.unwrap();
+    // The writer stops without committing, as one whose commit failed.
+    drop(release);
+    assert!(pending.durable().await.is_err());
+    let error = store.check().await.unwrap_err().to_string();
+    assert!(error.contains("stopped"), "{error}");
 }

@@ -17,6 +17,8 @@ pub(super) enum Job {
     Append(u64, Note),
     /// Delete the note with this sequence number (retention trimmed it).
     Delete(u64),
+    /// Answer, after the current round's commit, whether the store can still write.
+    Check(oneshot::Sender<Result<(), String>>),
     /// Finish every earlier job, then checkpoint and close the file, and answer.
     Close(oneshot::Sender<Result<(), NoteError>>),
 }
@@ -50,6 +52,7 @@ pub(super) struct Writer {
 struct Round {
     appended: Vec<(u64, Note)>,
     trimmed: Vec<u64>,
+    checks: Vec<oneshot::Sender<Result<(), String>>>,
     close: Option<oneshot::Sender<Result<(), NoteError>>>,
 }
 
@@ -60,7 +63,8 @@ impl Writer {
     /// fsync) and only then publishes them live and advances the progress past them: so a
     /// note is pushed live, reported durable, and handed out in a replay only after the
     /// commit that holds it. After a failed commit nothing more becomes durable (the notes
-    /// in memory no longer match the file), so every later exchange fails.
+    /// in memory no longer match the file), so every later exchange fails, and so does
+    /// every check.
     ///
     /// `gate` (tests only) holds the writer back until it is sent a `()`, so that a test
     /// can queue notes first; when the gate is dropped instead, the writer stops without
@@ -83,6 +87,7 @@ impl Writer {
                 match job {
                     Job::Append(sequence, note) => round.appended.push((sequence, note)),
                     Job::Delete(sequence) => round.trimmed.push(sequence),
+                    Job::Check(answer) => round.checks.push(answer),
                     Job::Close(answer) => {
                         round.close = Some(answer);
                         break;
@@ -92,6 +97,14 @@ impl Writer {
             }
             if let (None, Some(open)) = (&failure, file.as_mut()) {
                 failure = commit(open, &mut round, &self.progress, &self.commits, &self.live).err();
+            }
+            for answer in round.checks {
+                let status = match (&failure, &file) {
+                    (Some(reason), _) => Err(reason.clone()),
+                    (None, Some(open)) => open.still_in_place(),
+                    (None, None) => Err("the store is closed".into()),
+                };
+                let _ = answer.send(status);
             }
             if let Some(answer) = round.close {
                 let result = file.take().map_or(Ok(()), StoreFile::close);
