@@ -12,7 +12,9 @@
 #
 # Knobs: BENCH_OUT (default target/bench-run), BENCH_DURATION (5s), BENCH_WARMUP (1s),
 # BENCH_ROUNDS (4), BENCH_WHOLE_DURATION (15s, each 10M whole-database run),
-# BENCH_STARTUP_ROUNDS (3, 10M bare parses and start-ups, alternating).
+# BENCH_STARTUP_ROUNDS (3, 10M bare parses and start-ups, alternating),
+# BENCH_NOTES_LOCATIONS (10000, the durable-notes section), BENCH_ONLY=notes (run only the
+# durable-notes section: RouteChat on the embedded store against memory, about a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,11 +30,19 @@ CEILING=target/release/examples/ceiling
 OURS=127.0.0.1:50071
 CEIL=127.0.0.1:50072
 LINEAR=127.0.0.1:50073
+NOTES_MEMORY=127.0.0.1:50074
+NOTES_EMBEDDED=127.0.0.1:50075
+NOTES_LOCATIONS=${BENCH_NOTES_LOCATIONS:-10000}
+ONLY=${BENCH_ONLY:-}
 mkdir -p "$OUT"
 
-cargo build --release --bin routeguide --example ceiling
-[ -s "$OUT/db-1m.json" ] || "$RG" gen --n 1000000 --seed 1 --out "$OUT/db-1m.json"
-[ -s "$OUT/db-10m.json" ] || "$RG" gen --n 10000000 --seed 1 --out "$OUT/db-10m.json"
+if [ "$ONLY" = notes ]; then
+    cargo build --release --bin routeguide
+else
+    cargo build --release --bin routeguide --example ceiling
+    [ -s "$OUT/db-1m.json" ] || "$RG" gen --n 1000000 --seed 1 --out "$OUT/db-1m.json"
+    [ -s "$OUT/db-10m.json" ] || "$RG" gen --n 10000000 --seed 1 --out "$OUT/db-10m.json"
+fi
 
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -99,6 +109,33 @@ measure() {
     done
 }
 
+# Durable notes: RouteChat, 16 streams of 100 notes over NOTES_LOCATIONS locations, on the
+# embedded store (SQLite, every commit fsynced, a fresh file) against the in-memory store,
+# ROUNDS times in the same run, reports in $OUT/notes-rR-chat-{memory,embedded}.json.
+NOTES_CHAT=(--rpc route-chat --points 100 --streams 16 --connections 2 --locations "$NOTES_LOCATIONS")
+notes_section() {
+    rm -f "$OUT/notes.db" "$OUT/notes.db-wal" "$OUT/notes.db-shm"
+    start notes-memory "$RG" serve --addr "$NOTES_MEMORY" --notes memory:
+    local memory_pid=$SERVER_PID
+    start notes-embedded "$RG" serve --addr "$NOTES_EMBEDDED" --notes "$OUT/notes.db"
+    local embedded_pid=$SERVER_PID
+    for ((r = 1; r <= ROUNDS; r++)); do
+        measure notes "$r" chat "${NOTES_CHAT[@]}" -- \
+            "memory=$NOTES_MEMORY=$memory_pid" "embedded=$NOTES_EMBEDDED=$embedded_pid"
+    done
+    for pid in "$memory_pid" "$embedded_pid"; do
+        kill -INT "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
+SERVER_PREFIX="" BENCH_PREFIX=""
+if [ "$ONLY" = notes ]; then
+    notes_section
+    python3 scripts/bench_summary.py --notes "$OUT" "$ROUNDS" "$NOTES_LOCATIONS"
+    exit 0
+fi
+
 # pass P: every 1M comparison, ROUNDS times, with reports in $OUT/P-rR-*.json. All three
 # servers stay up for the whole pass (an idle one uses no CPU).
 pass() {
@@ -155,7 +192,10 @@ start ceiling-10m "$CEILING" --addr "$CEIL" --list-features 10000000
 DURATION=$WHOLE_DURATION bench whole-ceiling "$CEIL" "$SERVER_PID" --rpc list-features --whole-world --streams 2 --connections 2 --timeout 600s
 stop
 
+notes_section
+
 python3 scripts/bench_summary.py "$OUT" "$ROUNDS" "$(IFS=,; echo "${BARES[*]}")" \
     "$(IFS=,; echo "${STARTUPS[*]}")" "$PEAK_10M"
 grep -h "database loaded" "$OUT/ours-10m.log"
 grep -h "bare parse done" "$OUT/bare-parse-10m.log"
+python3 scripts/bench_summary.py --notes "$OUT" "$ROUNDS" "$NOTES_LOCATIONS"

@@ -9,6 +9,37 @@ import json
 import statistics
 import sys
 
+
+def notes_table(out, rounds, locations):
+    """The durable-notes section: the embedded store against memory, same run."""
+    def load(r, side):
+        with open(f"{out}/notes-r{r}-chat-{side}.json") as f:
+            return json.load(f)
+    memory = [load(r, "memory") for r in range(1, rounds + 1)]
+    embedded = [load(r, "embedded") for r in range(1, rounds + 1)]
+    ratios = [e["sent_per_second"] / m["sent_per_second"] for m, e in zip(memory, embedded)]
+    us = lambda reps: statistics.median(
+        (r["server_cpu"]["user_seconds"] + r["server_cpu"]["system_seconds"]) * 1e6 / r["sent"]
+        for r in reps) if all(r.get("server_cpu") and r["sent"] for r in reps) else None
+    print(f"\n### Durable notes: RouteChat, 16 streams over {locations} locations, {rounds} rounds\n")
+    print("| measure | embedded (median) | memory (median) | ratio: median (range) | target "
+          "| server CPU µs per note: embedded / memory | replies per note |")
+    print("|---|---|---|---|---|---|---|")
+    ue, um = us(embedded), us(memory)
+    per_note = statistics.median(r["received"] / r["sent"] for r in embedded if r["sent"])
+    print(f"| RouteChat notes/s | {statistics.median(r['sent_per_second'] for r in embedded):,.0f} "
+          f"| {statistics.median(r['sent_per_second'] for r in memory):,.0f} "
+          f"| **{statistics.median(ratios):.2f}x** ({min(ratios):.2f}-{max(ratios):.2f}) | >= 0.5x "
+          f"| {'-' if ue is None else f'{ue:.2f}'} / {'-' if um is None else f'{um:.2f}'} | {per_note:.1f} |")
+    errors = {f"{side} round {r}": rep["errors"] for side, reps in (("embedded", embedded), ("memory", memory))
+              for r, rep in enumerate(reps, start=1) if rep["errors"]}
+    print(f"\nerrors: {errors or 'none'}")
+
+
+if sys.argv[1] == "--notes":
+    notes_table(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    sys.exit(0)
+
 out, rounds = sys.argv[1], int(sys.argv[2])
 # Comma-separated samples, paired in order: bare parse i ran just before start-up i.
 bares = [float(x) for x in sys.argv[3].split(",")]

@@ -34,6 +34,12 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a call's open request stream may go without traffic either way (Envoy's
 /// stream idle timeout).
 pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default number of one RouteChat stream's notes that may wait for a durable commit
+/// (more than a typical call's notes, so that a call's notes share one commit).
+pub const DEFAULT_CHAT_NOTES_IN_FLIGHT: usize = 256;
+/// Default number of replayed notes one RouteChat stream may hold while its notes wait
+/// for their commit (bounds the stream's memory: about 24 bytes each, texts shared).
+pub const DEFAULT_CHAT_WAITING_REPLAYS: usize = 16_384;
 /// Default largest accepted request message in bytes.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -199,6 +205,8 @@ impl Default for ServerConfig {
             requests: RequestLimits {
                 max_note_bytes: DEFAULT_MAX_NOTE_BYTES,
                 chat_reply_buffer: DEFAULT_CHAT_REPLY_BUFFER,
+                chat_notes_in_flight: DEFAULT_CHAT_NOTES_IN_FLIGHT,
+                chat_waiting_replays: DEFAULT_CHAT_WAITING_REPLAYS,
             },
             retention: NoteRetention {
                 max_per_location: DEFAULT_NOTES_PER_LOCATION,

@@ -27,7 +27,7 @@ pub enum RpcArg {
     ListFeatures,
     /// RecordRoute with `--points` real locations per call.
     RecordRoute,
-    /// RouteChat streams of `--points` notes at real locations.
+    /// RouteChat streams of `--points` notes at real locations (or `--locations N`).
     RouteChat,
 }
 
@@ -80,6 +80,10 @@ pub struct BenchArgs {
     /// Points per RecordRoute call, notes per RouteChat call.
     #[arg(long, env = "ROUTEGUIDE_POINTS", default_value_t = 100, value_parser = parse_positive::<usize>)]
     pub points: usize,
+    /// Draw points and notes from this many distinct locations on a grid instead of the
+    /// database's feature locations (e.g. RouteChat over many locations).
+    #[arg(long, env = "ROUTEGUIDE_LOCATIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub locations: Option<u32>,
     /// Deadline of each call.
     #[arg(long, env = "ROUTEGUIDE_TIMEOUT", default_value = "60s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
@@ -124,6 +128,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.timeout,
     );
     drop(index);
+    let workload = match args.locations {
+        Some(locations) => workload.with_locations(locations as usize),
+        None => workload,
+    };
     let streaming = matches!(rpc, Rpc::ListFeatures | Rpc::RecordRoute | Rpc::RouteChat);
     let concurrency = match args.streams {
         Some(streams) if streaming => streams,

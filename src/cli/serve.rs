@@ -32,10 +32,11 @@ pub struct ServeArgs {
     /// Feature database in the canonical JSON format (default: the built-in 100 features).
     #[arg(long, env = "ROUTEGUIDE_DB")]
     pub db: Option<PathBuf>,
-    /// Where RouteChat notes live: `memory:` (default) or
-    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME&pool_size=N]`.
-    /// An invalid value is a usage error whose message masks the password (clap would
-    /// print the value as given).
+    /// Where RouteChat notes live: `memory:` (default, lost at exit), a file path such as
+    /// `./notes.db` (durable on local disk, created when missing; also `file:PATH`), or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME&pool_size=N]` (shared by
+    /// replicas). An invalid value is a usage error whose message masks the password (clap
+    /// would print the value as given).
     #[arg(long, env = "ROUTEGUIDE_NOTES", default_value = "memory:")]
     pub notes: String,
     /// RouteChat live push: a stream also gets new notes that others send where it sent

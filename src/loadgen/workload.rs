@@ -134,6 +134,23 @@ impl Workload {
         }
     }
 
+    /// Returns the workload with its locations replaced by `locations` distinct points on
+    /// a grid (0.0001° apart, 1024 per row, from 40°N 74°W), picked at random as before; so
+    /// RouteChat notes spread over exactly that many locations whatever the database.
+    pub fn with_locations(mut self, locations: usize) -> Self {
+        self.points = (0..locations.max(1))
+            .map(|i| {
+                let row = i32::try_from(i / 1024).unwrap_or(i32::MAX);
+                let column = (i % 1024) as i32;
+                GeoPoint::saturating(
+                    400_000_000_i32.saturating_add(row.saturating_mul(1000)),
+                    -740_000_000 + column * 1000,
+                )
+            })
+            .collect();
+        self
+    }
+
     /// Returns the RPC this workload drives.
     pub fn rpc(&self) -> Rpc {
         self.rpc
@@ -258,4 +275,33 @@ async fn drain<T>(
         counters.add_received();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn with_locations_spreads_over_exactly_that_many_points() {
+        for locations in [1, 1024, 3000] {
+            let workload = Workload::new(
+                Rpc::RouteChat,
+                &crate::db::builtin(),
+                16,
+                1,
+                RectShape::World,
+                10,
+                Duration::from_secs(1),
+            )
+            .with_locations(locations);
+            let distinct: HashSet<GeoPoint> = workload.points.iter().copied().collect();
+            assert_eq!(distinct.len(), locations);
+            let mut rng = StdRng::seed_from_u64(1);
+            let picked: HashSet<GeoPoint> = (0..20_000).map(|_| workload.point(&mut rng)).collect();
+            // Seeded, so repeatable: 20,000 picks reach every one of at most 3000 points.
+            assert_eq!(picked, distinct);
+        }
+    }
 }

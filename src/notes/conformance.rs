@@ -1,5 +1,6 @@
 //! The `NoteStore` conformance suite: written once against the trait, run for every backend.
 //!
+//! Every check holds for every backend; durable ones also keep notes across a reopen.
 //! A backend's tests call [`note_store_conformance!`] with a type implementing
 //! [`OpenStore`]; each check below becomes one `#[tokio::test]` of that backend.
 
@@ -8,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Note, NoteRetention, NoteStore};
+use super::{Exchanged, Note, NoteRetention, NoteStore};
 use crate::geo::GeoPoint;
 
 /// Where one test's store lives: a fresh directory and a name unique in this process run,
@@ -75,6 +76,15 @@ pub(crate) fn note(latitude: i32, message: &str) -> Note {
 /// Returns the messages of `notes`.
 pub(crate) fn messages(notes: &[Note]) -> Vec<String> {
     notes.iter().map(|n| n.message.to_string()).collect()
+}
+
+/// Returns the messages of the replay of a durable exchange.
+pub(crate) fn replayed(exchanged: &Exchanged) -> Vec<String> {
+    exchanged
+        .earlier
+        .iter()
+        .map(|n| n.note.message.to_string())
+        .collect()
 }
 
 async fn exchange(store: &dyn NoteStore, latitude: i32, message: &str) -> Vec<String> {
@@ -242,6 +252,35 @@ pub(crate) async fn reopens_what_was_stored<B: OpenStore>(backend: &B) {
     store.close().await.expect("close succeeds");
 }
 
+/// Exchanges begun one after another, before any is durable, replay what finished
+/// exchanges in that order would have; once durable they survive a reopen (durable
+/// backends).
+pub(crate) async fn orders_begun_exchanges_like_finished_ones<B: OpenStore>(backend: &B) {
+    let place = Place::new("begun");
+    let store = backend.open(&place, ROOMY).await;
+    let mut pending = Vec::new();
+    for (latitude, message) in [(9, "a"), (9, "b"), (8, "x"), (9, "c")] {
+        let begun = store.begin_exchange(note(latitude, message)).await;
+        pending.push(begun.expect("the exchange begins"));
+    }
+    let mut replays = Vec::new();
+    for begun in pending {
+        replays.push(replayed(
+            &begun.durable().await.expect("the note is stored"),
+        ));
+    }
+    assert_eq!(replays, [vec![], vec!["a"], vec![], vec!["a", "b"]]);
+    assert_eq!(exchange(&*store, 9, "d").await, ["a", "b", "c"]);
+    store.close().await.expect("close succeeds");
+    drop(store);
+    if B::DURABLE {
+        let store = backend.open(&place, ROOMY).await;
+        assert_eq!(exchange(&*store, 9, "e").await, ["a", "b", "c", "d"]);
+        assert_eq!(exchange(&*store, 8, "y").await, ["x"]);
+        store.close().await.expect("close succeeds");
+    }
+}
+
 /// Expands to one `#[tokio::test]` per conformance check for the backend `$backend` (an
 /// expression of a type implementing [`OpenStore`]).
 macro_rules! note_store_conformance {
@@ -269,6 +308,11 @@ macro_rules! note_store_conformance {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn conformance_orders_concurrent_writers_at_one_location() {
             $crate::notes::conformance::orders_concurrent_writers_at_one_location(&$backend).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn conformance_orders_begun_exchanges_like_finished_ones() {
+            $crate::notes::conformance::orders_begun_exchanges_like_finished_ones(&$backend).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

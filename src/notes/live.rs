@@ -2,9 +2,10 @@
 //! the streams that sent a note at its location, through bounded per-stream buffers.
 //!
 //! Backends publish into a [`LiveFeed`] in each location's store order (the memory store as
-//! it stores, PostgreSQL from `LISTEN`); a [`LiveSubscriber`] keeps, per location, the
-//! highest sequence its stream has been shown, so a note reaches a stream once, whether by
-//! replay or live, and never when the stream stored it itself.
+//! it stores, the embedded store once a commit made the notes durable, PostgreSQL from
+//! `LISTEN`); a [`LiveSubscriber`] keeps, per location, the highest sequence its stream has
+//! been shown, so a note reaches a stream once, whether by replay or live, and never when
+//! the stream stored it itself.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use super::Note;
+use super::{Note, PendingExchange};
 use crate::geo::GeoPoint;
 
 /// A stored note with its sequence: at one location, a note stored later has a larger one.
@@ -24,8 +25,8 @@ pub struct SequencedNote {
     pub note: Note,
 }
 
-/// What a sequenced exchange returns: the earlier notes at the location, oldest first, and
-/// the sequence given to the stored note.
+/// What an exchange gives, once durable ([`PendingExchange::durable`]): the earlier notes
+/// at the location, oldest first, and the sequence given to the stored note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exchanged {
     /// The replay, oldest first.
@@ -65,7 +66,11 @@ struct Subscribers {
 struct Stream {
     sender: mpsc::Sender<SequencedNote>,
     overflowed: Arc<AtomicBool>,
-    locations: Vec<GeoPoint>,
+    /// The locations the stream watches, each with the highest sequence the stream already
+    /// has there (stored, replayed or shown) once it admitted an exchange there: notes at
+    /// or below it are not sent, so that a stream's own notes, which a batching backend
+    /// publishes many at a time, never fill its buffer.
+    watched: HashMap<GeoPoint, Option<u64>>,
 }
 
 impl Subscribers {
@@ -73,7 +78,7 @@ impl Subscribers {
         let Some(stream) = self.streams.remove(&id) else {
             return;
         };
-        for location in stream.locations {
+        for location in stream.watched.into_keys() {
             if let Some(ids) = self.by_location.get_mut(&location) {
                 ids.retain(|&other| other != id);
                 if ids.is_empty() {
@@ -112,7 +117,7 @@ impl LiveFeed {
             Stream {
                 sender,
                 overflowed: Arc::clone(&overflowed),
-                locations: Vec::new(),
+                watched: HashMap::new(),
             },
         );
         LiveSubscriber {
@@ -138,9 +143,14 @@ impl LiveFeed {
         };
         let mut overflowed = Vec::new();
         for id in ids {
-            if let Some(stream) = subscribers.streams.get(id)
-                && stream.sender.try_send(note.clone()).is_err()
-            {
+            let Some(stream) = subscribers.streams.get(id) else {
+                continue;
+            };
+            let has = stream.watched.get(&note.note.location).copied().flatten();
+            if has.is_some_and(|has| note.sequence <= has) {
+                continue;
+            }
+            if stream.sender.try_send(note.clone()).is_err() {
                 stream.overflowed.store(true, Ordering::SeqCst);
                 overflowed.push(*id);
             }
@@ -158,14 +168,14 @@ pub struct LiveSubscriber {
     id: u64,
     receiver: mpsc::Receiver<SequencedNote>,
     overflowed: Arc<AtomicBool>,
-    /// Per watched location, the highest sequence this stream has been shown or stored;
-    /// `None` until the stream's first exchange there returned.
+    /// Per watched location, the highest sequence this stream has been shown, stored, or
+    /// will be shown by a replay it admitted; `None` until its first exchange there.
     shown: HashMap<GeoPoint, Option<u64>>,
 }
 
 impl LiveSubscriber {
     /// Starts receiving notes stored at `location` from now on (call it before the stream's
-    /// first exchange there, then [`Self::admit_replay`] with the exchange's result).
+    /// first exchange there, then [`Self::admit`] with the exchange as soon as it is begun).
     pub fn watch(&mut self, location: GeoPoint) {
         if self.shown.contains_key(&location) {
             return;
@@ -173,7 +183,7 @@ impl LiveSubscriber {
         self.shown.insert(location, None);
         let mut subscribers = self.feed.lock();
         if let Some(stream) = subscribers.streams.get_mut(&self.id) {
-            stream.locations.push(location);
+            stream.watched.insert(location, None);
             subscribers
                 .by_location
                 .entry(location)
@@ -182,19 +192,19 @@ impl LiveSubscriber {
         }
     }
 
-    /// Returns the notes of `exchanged` (an exchange at `location`) that this stream has not
-    /// been shown yet, oldest first, and counts the stored note as shown.
-    pub fn admit_replay(&mut self, location: GeoPoint, exchanged: Exchanged) -> Vec<Note> {
+    /// Drops from the replay of `exchange` (an exchange at `location`, begun but perhaps
+    /// not durable yet) the notes this stream has been shown already, and counts the
+    /// stored note, and so everything before it there, as shown.
+    pub fn admit(&mut self, location: GeoPoint, exchange: &mut PendingExchange) {
         let shown = self.shown.entry(location).or_insert(None);
         let before = *shown;
-        let fresh = exchanged
-            .earlier
-            .into_iter()
-            .filter(|earlier| before.is_none_or(|seen| earlier.sequence > seen))
-            .map(|earlier| earlier.note)
-            .collect();
-        *shown = Some(before.map_or(exchanged.sequence, |seen| seen.max(exchanged.sequence)));
-        fresh
+        exchange.retain_replay(|sequence| before.is_none_or(|seen| sequence > seen));
+        let stored = exchange.sequence();
+        let has = before.map_or(stored, |seen| seen.max(stored));
+        *shown = Some(has);
+        if let Some(stream) = self.feed.lock().streams.get_mut(&self.id) {
+            stream.watched.insert(location, Some(has));
+        }
     }
 
     /// Returns the next live note this stream has not been shown; waits while there is none.
@@ -213,9 +223,9 @@ impl LiveSubscriber {
                 return Err(overflow);
             };
             let location = live.note.location;
-            // A note the stream stored itself, or was shown by a replay, is not sent again;
-            // nor is one at a location whose first exchange has not returned (none is read
-            // then: the stream awaits its exchange before reading live notes).
+            // A note the stream stored itself, or has in a replay, is not sent again; nor is
+            // one at a location whose first exchange was not admitted yet (none is read
+            // then: the stream admits each exchange as soon as it is begun).
             if let Some(Some(shown)) = self.shown.get_mut(&location)
                 && live.sequence > *shown
             {

@@ -1,10 +1,11 @@
 //! In-memory note store: fast, bounded, and lost at exit.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use super::{Exchanged, LiveFeed, Note, NoteError, NoteRetention, NoteStore, SequencedNote};
-use crate::geo::GeoPoint;
+use super::retained::RetainedNotes;
+use super::{
+    Exchanged, LiveFeed, Note, NoteError, NoteRetention, NoteStore, PendingExchange, SequencedNote,
+};
 
 /// Keeps notes in process memory under a [`NoteRetention`] bound.
 ///
@@ -12,29 +13,17 @@ use crate::geo::GeoPoint;
 /// never awaits, so an async mutex would only add cost.
 #[derive(Debug)]
 pub struct MemoryNoteStore {
-    retention: NoteRetention,
-    state: Mutex<State>,
+    notes: Mutex<RetainedNotes>,
     /// Where stored notes are published for live push, when enabled; published under
-    /// `state`'s lock, so each location's notes reach it in sequence order.
+    /// `notes`' lock, so each location's notes reach it in sequence order.
     live: Option<LiveFeed>,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    /// Notes per location, oldest first, each tagged with its sequence number.
-    by_location: HashMap<GeoPoint, VecDeque<(u64, Arc<str>)>>,
-    /// Every note in arrival order, for the total bound; entries whose note was already
-    /// trimmed per location are skipped when they reach the front.
-    arrival: VecDeque<(u64, GeoPoint)>,
-    next_sequence: u64,
 }
 
 impl MemoryNoteStore {
     /// Returns an empty store keeping at most what `retention` allows.
     pub fn new(retention: NoteRetention) -> Self {
         Self {
-            retention,
-            state: Mutex::new(State::default()),
+            notes: Mutex::new(RetainedNotes::new(retention, 0)),
             live: None,
         }
     }
@@ -47,7 +36,7 @@ impl MemoryNoteStore {
 
     /// Returns how many notes are retained.
     pub fn len(&self) -> usize {
-        self.lock().by_location.values().map(VecDeque::len).sum()
+        self.lock().len()
     }
 
     /// Returns whether no note is retained.
@@ -55,10 +44,10 @@ impl MemoryNoteStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave `State` inconsistent in a way that
+    fn lock(&self) -> std::sync::MutexGuard<'_, RetainedNotes> {
+        // A panic while holding the lock cannot leave the notes inconsistent in a way that
         // matters more than losing the store, so a poisoned lock is used as is.
-        self.state
+        self.notes
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -66,53 +55,15 @@ impl MemoryNoteStore {
 
 #[async_trait::async_trait]
 impl NoteStore for MemoryNoteStore {
-    async fn exchange(&self, note: Note) -> Result<Vec<Note>, NoteError> {
-        let exchanged = self.exchange_sequenced(note).await?;
-        Ok(exchanged.earlier.into_iter().map(|e| e.note).collect())
-    }
-
-    async fn exchange_sequenced(&self, note: Note) -> Result<Exchanged, NoteError> {
-        let mut state = self.lock();
-        let state = &mut *state;
-        let sequence = state.next_sequence;
-        state.next_sequence += 1;
-
-        let notes = state.by_location.entry(note.location).or_default();
-        let earlier = notes
-            .iter()
-            .map(|(sequence, message)| SequencedNote {
-                sequence: *sequence,
-                note: Note {
-                    location: note.location,
-                    message: Arc::clone(message),
-                },
-            })
-            .collect();
-        notes.push_back((sequence, Arc::clone(&note.message)));
-        if notes.len() > self.retention.max_per_location {
-            notes.pop_front();
-        }
-        state.arrival.push_back((sequence, note.location));
-
-        // The arrival queue holds every retained note plus stale entries, so bounding its
-        // length bounds both the notes and the queue itself.
-        while state.arrival.len() > self.retention.max_total {
-            let Some((oldest, location)) = state.arrival.pop_front() else {
-                break;
-            };
-            if let Some(at_location) = state.by_location.get_mut(&location) {
-                if at_location.front().is_some_and(|(s, _)| *s == oldest) {
-                    at_location.pop_front();
-                }
-                if at_location.is_empty() {
-                    state.by_location.remove(&location);
-                }
-            }
-        }
-        if let Some(feed) = &self.live {
+    async fn begin_exchange(&self, note: Note) -> Result<PendingExchange, NoteError> {
+        let mut notes = self.lock();
+        let earlier = notes.at(note.location);
+        let published = self.live.as_ref().map(|feed| (feed, note.clone()));
+        let sequence = notes.push(note, |_| {});
+        if let Some((feed, note)) = published {
             feed.publish(&SequencedNote { sequence, note });
         }
-        Ok(Exchanged { earlier, sequence })
+        Ok(PendingExchange::ready(Exchanged { earlier, sequence }))
     }
 
     fn live_feed(&self) -> Option<&LiveFeed> {
@@ -122,7 +73,10 @@ impl NoteStore for MemoryNoteStore {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::geo::GeoPoint;
     use crate::notes::conformance::{OpenStore, Place, note_store_conformance};
 
     struct Memory;
@@ -161,13 +115,13 @@ mod tests {
         for i in 0..1000 {
             store.exchange(note(i % 5, &i.to_string())).await.unwrap();
             assert!(store.len() <= 4);
-            assert!(store.lock().arrival.len() <= 4);
+            assert!(store.lock().arrival_len() <= 4);
         }
         // Spamming one location must not grow the arrival queue past the bound either.
         for i in 0..1000 {
             store.exchange(note(0, &i.to_string())).await.unwrap();
         }
-        assert!(store.lock().arrival.len() <= 4);
+        assert!(store.lock().arrival_len() <= 4);
         assert_eq!(
             messages(store.exchange(note(0, "z")).await.unwrap()),
             ["997", "998", "999"]

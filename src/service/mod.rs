@@ -49,6 +49,12 @@ pub struct RequestLimits {
     pub max_note_bytes: usize,
     /// How many replies a RouteChat stream may have queued before it waits for the client.
     pub chat_reply_buffer: usize,
+    /// How many notes of one RouteChat stream may wait for their commit at once (the
+    /// stream stops reading at this bound); each note's replies are sent after its commit.
+    pub chat_notes_in_flight: usize,
+    /// How many replayed notes those waiting notes may hold in all; the stream stops
+    /// reading at this bound too.
+    pub chat_waiting_replays: usize,
 }
 
 /// How ListFeatures finds the features inside a rectangle.

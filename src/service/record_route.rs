@@ -206,6 +206,8 @@ mod tests {
                     RequestLimits {
                         max_note_bytes: 1,
                         chat_reply_buffer: 1,
+                        chat_notes_in_flight: 1,
+                        chat_waiting_replays: 1,
                     },
                     CancellationToken::new(),
                 );

@@ -1,9 +1,26 @@
 //! RouteChat: each note first replays the earlier notes at its location, then is stored;
-//! with live push (`serve --chat-live`) later notes at those locations follow as they arrive.
+//! replies go out only once the notes they carry are durable, and with live push
+//! (`serve --chat-live`) later notes at those locations follow as they arrive.
+//!
+//! Each call runs two loops joined in one task, with one ordered queue between them:
+//! - the reader (`route_chat/reader.rs`) hands each note to the store as soon as it
+//!   arrives (so that a durable store commits many at once) and queues the
+//!   [`PendingExchange`], queues each live note the stream's subscriber yields, and last
+//!   queues how the call ends;
+//! - the sender sends what is queued, in order: an exchange's replay once the store says
+//!   its note is durable, a live note at once (it is durable already), then the reader's
+//!   final status. The reply stream ends, OK or not, only after every earlier reply went
+//!   out, so an OK call has every note durable.
+//!
+//! A stream's memory is bounded: at most `chat_notes_in_flight` queued items, at most
+//! `chat_waiting_replays` replayed notes held by them, `chat_reply_buffer` replies, and
+//! the live buffer, whose overflow ends the call with `RESOURCE_EXHAUSTED`.
+
+mod reader;
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -12,8 +29,9 @@ use super::call_log::CallLog;
 use super::convert::point_from_pb;
 use super::{ResponseStream, RouteGuideService, deadline_of};
 use crate::metrics::Metrics;
-use crate::notes::{LiveError, LiveSubscriber, Note, NoteStore};
+use crate::notes::{Note, NoteError, PendingExchange};
 use crate::pb;
+use reader::Reader;
 
 /// Starts one RouteChat call: a task reads notes and queues replies on a bounded channel.
 pub(super) fn handle(
@@ -22,18 +40,26 @@ pub(super) fn handle(
 ) -> Result<Response<ResponseStream<pb::RouteNote>>, Status> {
     let log = CallLog::start("RouteChat", &request);
     let deadline = deadline_of(&request);
-    let (replies, receiver) = mpsc::channel(service.limits.chat_reply_buffer.max(1));
-    let reader = exchange_notes(
-        request.into_inner(),
-        Arc::clone(&service.notes),
-        service.limits.max_note_bytes,
-        replies,
-        service.metrics.clone(),
-    );
+    let limits = service.limits;
+    let (replies, receiver) = mpsc::channel(limits.chat_reply_buffer.max(1));
+    let (outgoing, queue) = mpsc::channel(limits.chat_notes_in_flight.max(1));
+    let reader = Reader {
+        // With live push, the stream subscribes now and watches each location it sends a
+        // note at.
+        live: service.notes.live_feed().map(|feed| feed.subscribe()),
+        store: Arc::clone(&service.notes),
+        max_note_bytes: limits.max_note_bytes,
+        replay_room: Arc::new(Semaphore::new(limits.chat_waiting_replays.max(1))),
+        replay_limit: limits.chat_waiting_replays.max(1),
+        outgoing,
+        received: 0,
+    };
+    let sender = send_replies(queue, replies, service.metrics.clone());
     let reader_log = log.companion();
     tokio::spawn(async move {
-        let (received, reason) = reader.await;
-        reader_log.work_stopped(received, reason);
+        let ((received, read_reason), send_reason) =
+            tokio::join!(reader.run(request.into_inner()), sender);
+        reader_log.work_stopped(received, send_reason.unwrap_or(read_reason));
     });
     let stream = BoundedStream::new(
         ReceiverStream::new(receiver),
@@ -46,38 +72,68 @@ pub(super) fn handle(
 
 type Reply = Result<pb::RouteNote, Status>;
 
-/// Reads notes until the client half-closes, sends something invalid, or stops listening;
-/// returns how many notes it stored and why it stopped.
-///
-/// The reply stream ends (status OK) when this returns and drops `replies`.
-async fn exchange_notes(
-    mut notes: Streaming<pb::RouteNote>,
-    store: Arc<dyn NoteStore>,
-    max_note_bytes: usize,
-    replies: mpsc::Sender<Reply>,
-    metrics: Metrics,
-) -> (u64, &'static str) {
-    let mut received = 0u64;
-    // With live push, the stream subscribes now and watches each location it sends a note at.
-    let mut live = store.live_feed().map(|feed| feed.subscribe());
-    let reason = read_notes(
-        &mut notes,
-        &*store,
-        max_note_bytes,
-        &replies,
-        live.as_mut(),
-        &mut received,
-        &metrics,
-    )
-    .await;
-    (received, reason)
+/// What the reader hands the sender, in the order it happened.
+enum Outgoing {
+    /// A note handed to the store: send its replay once it is durable. The permit holds
+    /// room for the replay's notes until they are sent.
+    Exchange(PendingExchange, OwnedSemaphorePermit),
+    /// A note someone else stored where this stream sent one (live push; durable).
+    Live(Note),
+    /// The reader stopped: send this status (if any) after everything queued before it.
+    End(Option<Status>),
 }
 
-/// Returns the stream's next live note; never resolves without live push.
-async fn next_live(live: Option<&mut LiveSubscriber>) -> Result<Note, LiveError> {
-    match live {
-        Some(live) => live.next().await,
-        None => std::future::pending().await,
+/// Sends what the reader queued, in order, each replay once its note is durable, then
+/// the reader's final status; returns why it stopped early, if it did.
+///
+/// The reply stream ends (status OK, unless a status was sent) when this returns and drops
+/// `replies`: after every queued reply was sent, so after every note was durable.
+async fn send_replies(
+    mut queue: mpsc::Receiver<Outgoing>,
+    replies: mpsc::Sender<Reply>,
+    metrics: Metrics,
+) -> Option<&'static str> {
+    loop {
+        let next = tokio::select! {
+            biased;
+            // The reply stream was dropped: the client left, the deadline passed or the
+            // server drained.
+            () = replies.closed() => return Some("the reply stream ended"),
+            next = queue.recv() => next,
+        };
+        let sent = match next {
+            Some(Outgoing::Exchange(pending, permit)) => {
+                let exchanged = match pending.durable().await {
+                    Ok(exchanged) => exchanged,
+                    Err(error) => {
+                        let _ = replies.send(Err(store_failed(&error))).await;
+                        return Some("the note store failed");
+                    }
+                };
+                metrics.note_stored();
+                let mut sent = true;
+                for earlier in exchanged.earlier {
+                    sent = replies.send(Ok(reply(earlier.note))).await.is_ok();
+                    if !sent {
+                        break;
+                    }
+                }
+                drop(permit);
+                sent
+            }
+            Some(Outgoing::Live(note)) => replies.send(Ok(reply(note))).await.is_ok(),
+            Some(Outgoing::End(status)) => {
+                if let Some(status) = status {
+                    let _ = replies.send(Err(status)).await;
+                }
+                return None;
+            }
+            // The reader stopped without saying why: it was dropped with the call.
+            None => return None,
+        };
+        if !sent {
+            return Some("the reply stream ended");
+        }
     }
 }
 
@@ -89,84 +145,10 @@ fn reply(note: Note) -> pb::RouteNote {
     }
 }
 
-/// The loop of [`exchange_notes`]; counts stored notes in `received`.
-async fn read_notes(
-    notes: &mut Streaming<pb::RouteNote>,
-    store: &dyn NoteStore,
-    max_note_bytes: usize,
-    replies: &mpsc::Sender<Reply>,
-    mut live: Option<&mut LiveSubscriber>,
-    received: &mut u64,
-    metrics: &Metrics,
-) -> &'static str {
-    loop {
-        let next = tokio::select! {
-            // Live notes that arrived go out before the next note is read, so a note pushed
-            // before the client half-closes is always delivered.
-            biased;
-            live_note = next_live(live.as_deref_mut()) => match live_note {
-                Ok(note) => {
-                    if replies.send(Ok(reply(note))).await.is_err() {
-                        return "the reply stream ended";
-                    }
-                    continue;
-                }
-                Err(error) => {
-                    let status = Status::resource_exhausted(error.to_string());
-                    let _ = replies.send(Err(status)).await;
-                    return "the reader fell behind live notes";
-                }
-            },
-            next = notes.message() => next,
-            // The reply stream was dropped: the client left, the deadline passed or the
-            // server drained. Stop reading.
-            () = replies.closed() => return "the reply stream ended",
-        };
-        let note = match next {
-            Ok(Some(note)) => note,
-            Ok(None) => return "the client half-closed",
-            // The client reset the stream or sent an undecodable frame; it is already gone
-            // or will get this status.
-            Err(status) => {
-                let _ = replies.send(Err(status)).await;
-                return "the request stream failed";
-            }
-        };
-        let note = match note_from_pb(note, *received, max_note_bytes) {
-            Ok(note) => note,
-            Err(status) => {
-                let _ = replies.send(Err(status)).await;
-                return "a note was invalid";
-            }
-        };
-        *received += 1;
-        let location = note.location;
-        let exchanged = match live.as_deref_mut() {
-            Some(live) => {
-                live.watch(location);
-                let exchanged = store.exchange_sequenced(note).await;
-                exchanged.map(|exchanged| live.admit_replay(location, exchanged))
-            }
-            None => store.exchange(note).await,
-        };
-        match exchanged {
-            Ok(earlier) => {
-                metrics.note_stored();
-                for earlier in earlier {
-                    if replies.send(Ok(reply(earlier))).await.is_err() {
-                        return "the reply stream ended";
-                    }
-                }
-            }
-            Err(error) => {
-                tracing::error!(%error, "note store failed");
-                let _ = replies
-                    .send(Err(Status::unavailable("note store unavailable")))
-                    .await;
-                return "the note store failed";
-            }
-        }
-    }
+/// Logs a store failure and returns the status that ends the call.
+fn store_failed(error: &NoteError) -> Status {
+    tracing::error!(%error, "note store failed");
+    Status::unavailable("note store unavailable")
 }
 
 /// Returns the domain note, or `INVALID_ARGUMENT` naming the note's index and field.

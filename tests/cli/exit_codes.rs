@@ -93,7 +93,7 @@ fn zero_and_invalid_option_values_exit_2_naming_the_option() {
         (&["--max-message-bytes", "0"], "--max-message-bytes"),
         (
             &["--notes", "redis://x"],
-            "--notes redis://x: expected `memory:` or `postgres://",
+            "--notes redis://x: unsupported notes store `redis:`",
         ),
         (
             &[

@@ -7,6 +7,7 @@ mod bad_database;
 mod client_commands;
 mod config_file;
 mod coordinates;
+mod durable_notes;
 mod exit_codes;
 mod operations;
 #[path = "../shared/pki.rs"]

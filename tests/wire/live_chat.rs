@@ -1,6 +1,7 @@
-//! RouteChat live push in one process (`--chat-live` on the memory store): new notes at a
-//! place a stream sent a note at follow as they arrive, once each, never its own; a reader
-//! that falls behind ends with `RESOURCE_EXHAUSTED`; off, streams get exactly the replay.
+//! RouteChat live push in one process (`--chat-live` on the memory and the embedded store):
+//! new notes at a place a stream sent a note at follow as they arrive, once each, never its
+//! own; a reader that falls behind ends with `RESOURCE_EXHAUSTED`; off, streams get exactly
+//! the replay.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use routeguide::pb;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::durable_chat::StoreDir;
 use super::support::{TestServer, pb_point};
 
 fn note(latitude: i32, message: &str) -> pb::RouteNote {
@@ -25,7 +27,15 @@ async fn server(live: Option<LiveFeed>, retention: NoteRetention) -> TestServer 
     if let Some(feed) = live {
         store = store.with_live_feed(feed);
     }
-    let notes: Arc<dyn NoteStore> = Arc::new(store);
+    serve(Arc::new(store), retention).await
+}
+
+/// Returns a server on an embedded store in `dir`, with live push.
+async fn embedded_server(dir: &StoreDir, live: LiveFeed, retention: NoteRetention) -> TestServer {
+    serve(dir.open_with(retention, Some(live)).await, retention).await
+}
+
+async fn serve(notes: Arc<dyn NoteStore>, retention: NoteRetention) -> TestServer {
     let config = ServerConfig {
         retention,
         ..ServerConfig::default()
@@ -85,6 +95,13 @@ async fn live_push_sends_new_notes_where_the_stream_sent_one_once_each() {
     assert_eq!(what_a_stream_sees(&server).await, ["seed", "theirs"]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_push_on_the_embedded_store_sends_each_note_once_too() {
+    let dir = StoreDir::new("live_once");
+    let server = embedded_server(&dir, LiveFeed::new(64), ROOMY).await;
+    assert_eq!(what_a_stream_sees(&server).await, ["seed", "theirs"]);
+}
+
 #[tokio::test]
 async fn without_live_push_a_stream_gets_exactly_the_replay() {
     let server = server(None, ROOMY).await;
@@ -94,15 +111,29 @@ async fn without_live_push_a_stream_gets_exactly_the_replay() {
     );
 }
 
+/// One note per place, so the writer's own replays stay small.
+const ONE_PER_PLACE: NoteRetention = NoteRetention {
+    max_per_location: 1,
+    max_total: 100_000,
+};
+
 #[tokio::test]
 async fn a_live_reader_that_falls_behind_ends_with_resource_exhausted() {
-    // One note per place, so the writer's own replays stay small.
-    let retention = NoteRetention {
-        max_per_location: 1,
-        max_total: 100_000,
-    };
-    let server = server(Some(LiveFeed::new(8)), retention).await;
-    chat(&server, vec![note(3, "seed")]).await;
+    let server = server(Some(LiveFeed::new(8)), ONE_PER_PLACE).await;
+    a_slow_reader_ends_with_resource_exhausted(&server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_reader_of_the_embedded_store_that_falls_behind_ends_too() {
+    let dir = StoreDir::new("live_behind");
+    let server = embedded_server(&dir, LiveFeed::new(8), ONE_PER_PLACE).await;
+    a_slow_reader_ends_with_resource_exhausted(&server).await;
+}
+
+/// Floods the place a stream watches while it reads nothing, then expects the stream to
+/// end with `RESOURCE_EXHAUSTED` before it was sent every note.
+async fn a_slow_reader_ends_with_resource_exhausted(server: &TestServer) {
+    chat(server, vec![note(3, "seed")]).await;
     let mut client = server.client().await;
     let (outgoing, receiver) = mpsc::channel(4);
     let mut slow = client
@@ -116,7 +147,7 @@ async fn a_live_reader_that_falls_behind_ends_with_resource_exhausted() {
     // than HTTP/2 flow control, the reply queue and the live buffer hold together.
     let big = "x".repeat(4096);
     let flood: Vec<pb::RouteNote> = (0..1024).map(|_| note(3, &big)).collect();
-    chat(&server, flood).await;
+    chat(server, flood).await;
     let mut delivered = 0;
     let status = loop {
         // A generous limit turns a reader that is never ended into a failure, not a hang.

@@ -6,6 +6,7 @@ mod auth;
 mod connections;
 mod cors;
 mod deadlines;
+mod durable_chat;
 mod every_rpc;
 mod get_feature;
 mod grpc_web;

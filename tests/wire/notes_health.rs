@@ -1,16 +1,20 @@
-//! Health follows the note store: `NOT_SERVING` while it is unreachable, `SERVING` when it
-//! is back; RouteChat answers `UNAVAILABLE` meanwhile and loses nothing stored before.
+//! Health follows the note store: `NOT_SERVING` while it is unreachable (or, for an
+//! embedded store, while its file is not where it was opened), `SERVING` when it is back;
+//! RouteChat answers `UNAVAILABLE` meanwhile and loses nothing stored before.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use routeguide::config::ServerConfig;
-use routeguide::notes::{MemoryNoteStore, Note, NoteError, NoteRetention, NoteStore};
+use routeguide::notes::{
+    MemoryNoteStore, Note, NoteError, NoteRetention, NoteStore, PendingExchange,
+};
 use routeguide::pb;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse, health_client::HealthClient};
 
+use super::durable_chat::StoreDir;
 use super::support::{TestServer, pb_point};
 
 /// A memory store that a test can make unreachable.
@@ -30,11 +34,11 @@ impl Switchable {
 
 #[async_trait::async_trait]
 impl NoteStore for Switchable {
-    async fn exchange(&self, note: Note) -> Result<Vec<Note>, NoteError> {
+    async fn begin_exchange(&self, note: Note) -> Result<PendingExchange, NoteError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(Self::failure());
         }
-        self.inner.exchange(note).await
+        self.inner.begin_exchange(note).await
     }
 
     async fn check(&self) -> Result<(), NoteError> {
@@ -115,4 +119,36 @@ async fn health_is_not_serving_while_the_note_store_is_unreachable() {
         assert_eq!(next, ServingStatus::Serving as i32);
     }
     assert_eq!(chat_one(&server, "after").await.unwrap(), ["before"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_follows_the_file_of_an_embedded_store() {
+    let dir = StoreDir::new("health");
+    let retention = NoteRetention {
+        max_per_location: 10,
+        max_total: 10,
+    };
+    let config = ServerConfig {
+        notes_check_interval: Duration::from_millis(20),
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start_with_notes(config, dir.open_with(retention, None).await).await;
+    let mut health = HealthClient::new(server.channel().await);
+    let request = HealthCheckRequest {
+        service: String::new(),
+    };
+    let mut watch = health.watch(request).await.unwrap().into_inner();
+    assert_eq!(next_status(&mut watch).await, ServingStatus::Serving as i32);
+    assert!(chat_one(&server, "kept").await.unwrap().is_empty());
+
+    // Moved away while serving, later notes would be written where no restart finds them.
+    let (path, aside) = (dir.path("notes.db"), dir.path("aside.db"));
+    std::fs::rename(&path, &aside).unwrap();
+    assert_eq!(
+        next_status(&mut watch).await,
+        ServingStatus::NotServing as i32
+    );
+    std::fs::rename(&aside, &path).unwrap();
+    assert_eq!(next_status(&mut watch).await, ServingStatus::Serving as i32);
+    assert_eq!(chat_one(&server, "after").await.unwrap(), ["kept"]);
 }

@@ -11,9 +11,9 @@ use tonic::transport::Channel;
 
 use super::support::{TestServer, pb_point};
 
-type Client = pb::route_guide_client::RouteGuideClient<Channel>;
+pub(super) type Client = pb::route_guide_client::RouteGuideClient<Channel>;
 
-fn note(latitude: i32, longitude: i32, message: &str) -> pb::RouteNote {
+pub(super) fn note(latitude: i32, longitude: i32, message: &str) -> pb::RouteNote {
     pb::RouteNote {
         location: Some(pb_point(latitude, longitude)),
         message: message.to_owned(),
@@ -21,7 +21,7 @@ fn note(latitude: i32, longitude: i32, message: &str) -> pb::RouteNote {
 }
 
 /// Sends `notes`, half-closes, and returns every reply with the final status.
-async fn chat(
+pub(super) async fn chat(
     client: &mut Client,
     notes: Vec<pb::RouteNote>,
 ) -> (Vec<pb::RouteNote>, Result<(), tonic::Status>) {
@@ -39,7 +39,7 @@ async fn chat(
     }
 }
 
-fn messages(notes: &[pb::RouteNote]) -> Vec<&str> {
+pub(super) fn messages(notes: &[pb::RouteNote]) -> Vec<&str> {
     notes.iter().map(|n| n.message.as_str()).collect()
 }
 

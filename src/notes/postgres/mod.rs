@@ -20,7 +20,9 @@ use tokio_postgres::NoTls;
 
 pub use url::PostgresUrl;
 
-use super::{Exchanged, LiveFeed, Note, NoteError, NoteRetention, NoteStore, SequencedNote};
+use super::{
+    Exchanged, LiveFeed, Note, NoteError, NoteRetention, NoteStore, PendingExchange, SequencedNote,
+};
 use url::error_chain;
 
 const BACKEND: &str = "postgres";
@@ -269,13 +271,9 @@ impl From<Failure> for NoteError {
 
 #[async_trait]
 impl NoteStore for PostgresNoteStore {
-    async fn exchange(&self, note: Note) -> Result<Vec<Note>, NoteError> {
-        let exchanged = self.try_exchange(&note).await?;
-        Ok(exchanged.earlier.into_iter().map(|e| e.note).collect())
-    }
-
-    async fn exchange_sequenced(&self, note: Note) -> Result<Exchanged, NoteError> {
-        Ok(self.try_exchange(&note).await?)
+    async fn begin_exchange(&self, note: Note) -> Result<PendingExchange, NoteError> {
+        // The transaction commits before this returns: the note is durable already.
+        Ok(PendingExchange::ready(self.try_exchange(&note).await?))
     }
 
     fn live_feed(&self) -> Option<&LiveFeed> {

@@ -178,10 +178,11 @@ async fn live_notes_reach_the_other_replica_through_listen() {
     let mut watcher = feed_a.subscribe();
     let here = note(4, "").location;
     watcher.watch(here);
-    let first = a.exchange_sequenced(note(4, "mine")).await.unwrap();
-    assert!(watcher.admit_replay(here, first).is_empty());
-    b.exchange_sequenced(note(5, "elsewhere")).await.unwrap();
-    b.exchange_sequenced(note(4, "theirs")).await.unwrap();
+    let mut first = a.begin_exchange(note(4, "mine")).await.unwrap();
+    watcher.admit(here, &mut first);
+    assert!(first.durable().await.unwrap().earlier.is_empty());
+    b.exchange(note(5, "elsewhere")).await.unwrap();
+    b.exchange(note(4, "theirs")).await.unwrap();
     let live = tokio::time::timeout(std::time::Duration::from_secs(30), watcher.next())
         .await
         .expect("a live note within 30 s")
