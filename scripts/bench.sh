@@ -14,7 +14,9 @@
 # BENCH_ROUNDS (4), BENCH_WHOLE_DURATION (15s, each 10M whole-database run),
 # BENCH_STARTUP_ROUNDS (3, 10M bare parses and start-ups, alternating),
 # BENCH_NOTES_LOCATIONS (10000, the durable-notes section), BENCH_ONLY=notes (run only the
-# durable-notes section: RouteChat on the embedded store against memory, about a minute).
+# durable-notes section: RouteChat on the embedded store against memory, about a minute),
+# BENCH_POSTGRES_URL (a PostgreSQL database the durable-notes section also measures, e.g.
+# after `eval "$(bash scripts/test-postgres.sh start)"`: "$ROUTEGUIDE_TEST_POSTGRES_URL").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +34,7 @@ CEIL=127.0.0.1:50072
 LINEAR=127.0.0.1:50073
 NOTES_MEMORY=127.0.0.1:50074
 NOTES_EMBEDDED=127.0.0.1:50075
+NOTES_POSTGRES=127.0.0.1:50076
 NOTES_LOCATIONS=${BENCH_NOTES_LOCATIONS:-10000}
 ONLY=${BENCH_ONLY:-}
 mkdir -p "$OUT"
@@ -119,11 +122,17 @@ notes_section() {
     local memory_pid=$SERVER_PID
     start notes-embedded "$RG" serve --addr "$NOTES_EMBEDDED" --notes "$OUT/notes.db"
     local embedded_pid=$SERVER_PID
+    local servers=("memory=$NOTES_MEMORY=$memory_pid" "embedded=$NOTES_EMBEDDED=$embedded_pid")
+    local pids=("$memory_pid" "$embedded_pid")
+    if [ -n "${BENCH_POSTGRES_URL:-}" ]; then
+        start notes-postgres "$RG" serve --addr "$NOTES_POSTGRES" --notes "$BENCH_POSTGRES_URL"
+        servers+=("postgres=$NOTES_POSTGRES=$SERVER_PID")
+        pids+=("$SERVER_PID")
+    fi
     for ((r = 1; r <= ROUNDS; r++)); do
-        measure notes "$r" chat "${NOTES_CHAT[@]}" -- \
-            "memory=$NOTES_MEMORY=$memory_pid" "embedded=$NOTES_EMBEDDED=$embedded_pid"
+        measure notes "$r" chat "${NOTES_CHAT[@]}" -- "${servers[@]}"
     done
-    for pid in "$memory_pid" "$embedded_pid"; do
+    for pid in "${pids[@]}"; do
         kill -INT "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done

@@ -6,6 +6,7 @@ shown with its range. The other columns are medians of each side's values over t
 (so "ratio of CPU per item" is a ratio of medians).
 """
 import json
+import os
 import statistics
 import sys
 
@@ -31,7 +32,17 @@ def notes_table(out, rounds, locations):
           f"| {statistics.median(r['sent_per_second'] for r in memory):,.0f} "
           f"| **{statistics.median(ratios):.2f}x** ({min(ratios):.2f}-{max(ratios):.2f}) | >= 0.5x "
           f"| {'-' if ue is None else f'{ue:.2f}'} / {'-' if um is None else f'{um:.2f}'} | {per_note:.1f} |")
-    errors = {f"{side} round {r}": rep["errors"] for side, reps in (("embedded", embedded), ("memory", memory))
+    sides = [("embedded", embedded), ("memory", memory)]
+    if os.path.exists(f"{out}/notes-r1-chat-postgres.json"):
+        postgres = [load(r, "postgres") for r in range(1, rounds + 1)]
+        sides.append(("postgres", postgres))
+        pratios = [p["sent_per_second"] / m["sent_per_second"] for m, p in zip(memory, postgres)]
+        up = us(postgres)
+        print(f"| PostgreSQL notes/s (same rounds) | postgres {statistics.median(r['sent_per_second'] for r in postgres):,.0f} "
+              f"| {statistics.median(r['sent_per_second'] for r in memory):,.0f} "
+              f"| {statistics.median(pratios):.3f}x ({min(pratios):.3f}-{max(pratios):.3f}) | reported "
+              f"| {'-' if up is None else f'{up:.2f}'} / {'-' if um is None else f'{um:.2f}'} | - |")
+    errors = {f"{side} round {r}": rep["errors"] for side, reps in sides
               for r, rep in enumerate(reps, start=1) if rep["errors"]}
     print(f"\nerrors: {errors or 'none'}")
 
