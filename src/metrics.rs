@@ -3,7 +3,7 @@
 //! [`Metrics`] is a cheap handle over one registry; the server's layers and handlers
 //! update it, [`endpoint::serve_metrics`] serves it at `/metrics`. Each server owns its
 //! registry (no global recorder), so servers in one process, as in the tests, never mix
-//! their counts. Names follow the style guide: the `routeguide_` prefix, counters end in
+//! their counts. Names follow Prometheus' conventions: the `routeguide_` prefix, counters end in
 //! `_total` (appended by the OpenMetrics encoder), durations in `_seconds`.
 
 pub mod endpoint;

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// The most lines a source, test or script file may have (style guide §1, "Size").
+/// The most lines a source, test or script file may have.
 const MAX_LINES: usize = 400;
 
 /// Crates that speak the wire; domain code names none of them, nor the generated `pb`.

@@ -75,6 +75,32 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// A server's captured log, woken at each new line: waits for lines without polling.
+#[derive(Clone)]
+pub struct LogWatch(Arc<(Mutex<String>, Condvar)>);
+
+impl LogWatch {
+    /// Waits until `matches` accepts at least `count` of the logged lines and returns the
+    /// log; after `limit` (which only bounds a failure) without them, returns it as `Err`.
+    pub fn wait_for(
+        &self,
+        count: usize,
+        limit: Duration,
+        matches: impl Fn(&str) -> bool,
+    ) -> Result<String, String> {
+        let (text, logged) = &*self.0;
+        let enough = |text: &String| text.lines().filter(|line| matches(line)).count() >= count;
+        let (text, _) = logged
+            .wait_timeout_while(text.lock().unwrap(), limit, |text| !enough(text))
+            .unwrap();
+        if enough(&text) {
+            Ok(text.clone())
+        } else {
+            Err(text.clone())
+        }
+    }
+}
+
 /// A `routeguide serve` process on a free port; killed when dropped.
 pub struct ServerProcess {
     pub child: Child,
@@ -166,20 +192,18 @@ impl ServerProcess {
     }
 
     /// Waits until the log holds `count` lines containing `fragment` and returns the log;
-    /// panics after `limit` (which only bounds a failure). Polls the log every 10 ms.
+    /// panics after `limit` (which only bounds a failure).
     pub fn wait_for_log(&self, fragment: &str, count: usize, limit: Duration) -> String {
-        let give_up = std::time::Instant::now() + limit;
-        loop {
-            let log = self.log();
-            if log.lines().filter(|line| line.contains(fragment)).count() >= count {
-                return log;
-            }
-            assert!(
-                std::time::Instant::now() < give_up,
-                "no {count} lines with {fragment:?} within {limit:?}: {log}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.log_watch()
+            .wait_for(count, limit, |line| line.contains(fragment))
+            .unwrap_or_else(|log| {
+                panic!("no {count} lines with {fragment:?} within {limit:?}: {log}")
+            })
+    }
+
+    /// Returns a handle that waits for the server's log lines from any thread.
+    pub fn log_watch(&self) -> LogWatch {
+        LogWatch(Arc::clone(&self.log))
     }
 
     /// Sends `signal` (e.g. `TERM`) to the server process.

@@ -1,8 +1,10 @@
-//! SIGHUP reloads the feature database of a real process without dropping connections.
+//! SIGHUP reloads the feature database, the token file and the TLS certificate of a real
+//! process without dropping connections or calls in flight.
 
 use std::time::Duration;
 
 use routeguide::pb;
+use tokio_stream::StreamExt;
 
 use super::operations::{http_get, metrics_addr};
 use super::process::ServerProcess;
@@ -10,20 +12,55 @@ use super::process::ServerProcess;
 /// How long a reload may take before the test fails; only bounds a failure.
 const LIMIT: Duration = Duration::from_secs(30);
 
-/// Writes a one-feature database named `name` at E7 (1, 1).
+/// Features in each database: at latitude 1 (E7), longitudes 1 to this, all one name.
+/// Streamed, they are far more than the flow-control window of [`small_window_client`],
+/// so a stream of them is still being produced when a reload swaps the database.
+const FEATURES: i32 = 100_000;
+
+/// Writes a database of [`FEATURES`] features named `name`.
 fn write_database(path: &std::path::Path, name: &str) {
-    let json = format!(r#"[{{"location": {{"latitude": 1, "longitude": 1}}, "name": "{name}"}}]"#);
-    std::fs::write(path, json).unwrap();
+    let features: Vec<String> = (1..=FEATURES)
+        .map(|longitude| {
+            format!(
+                r#"{{"location": {{"latitude": 1, "longitude": {longitude}}}, "name": "{name}"}}"#
+            )
+        })
+        .collect();
+    std::fs::write(path, format!("[\n{}\n]", features.join(",\n"))).unwrap();
 }
 
-async fn name_at_1_1(
-    client: &mut pb::route_guide_client::RouteGuideClient<tonic::transport::Channel>,
-) -> String {
+type Client = pb::route_guide_client::RouteGuideClient<tonic::transport::Channel>;
+
+async fn name_at_1_1(client: &mut Client) -> String {
     let point = pb::Point {
         latitude: 1,
         longitude: 1,
     };
     client.get_feature(point).await.unwrap().into_inner().name
+}
+
+/// Returns a client whose connection and streams take at most 64 KiB unread.
+async fn small_window_client(addr: &str) -> Client {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .initial_stream_window_size(65_535)
+        .initial_connection_window_size(65_535)
+        .connect()
+        .await
+        .unwrap();
+    pb::route_guide_client::RouteGuideClient::new(channel)
+}
+
+/// The rectangle holding every feature of [`write_database`].
+fn every_feature() -> pb::Rectangle {
+    let point = |longitude| pb::Point {
+        latitude: 1,
+        longitude,
+    };
+    pb::Rectangle {
+        lo: Some(point(1)),
+        hi: Some(point(FEATURES)),
+    }
 }
 
 #[tokio::test]
@@ -46,11 +83,32 @@ async fn sighup_swaps_in_a_new_database_and_keeps_the_old_one_when_the_new_file_
         .unwrap();
     let mut client = pb::route_guide_client::RouteGuideClient::new(channel);
     assert_eq!(name_at_1_1(&mut client).await, "first");
+    // A call in flight across the reload: its first feature read, the rest held back by
+    // flow control while the database is swapped.
+    let mut in_flight = small_window_client(&server.addr)
+        .await
+        .list_features(every_feature())
+        .await
+        .unwrap()
+        .into_inner();
+    let first = in_flight.next().await.unwrap().unwrap();
+    assert_eq!(first.name, "first");
 
     write_database(&db, "second");
     server.signal("HUP");
     server.wait_for_log("database reloaded", 1, LIMIT);
     assert_eq!(name_at_1_1(&mut client).await, "second");
+    // The call in flight finishes on the database it started with, whole.
+    let mut streamed = 1;
+    while let Some(feature) = in_flight.next().await {
+        let feature = feature.unwrap();
+        assert_eq!(
+            feature.name, "first",
+            "feature {streamed} of the call in flight"
+        );
+        streamed += 1;
+    }
+    assert_eq!(streamed, FEATURES);
 
     // A broken file: logged with its line and column, and the previous data keeps serving.
     std::fs::write(&db, "[\n  {\"name\": }\n]").unwrap();
@@ -68,18 +126,26 @@ async fn sighup_swaps_in_a_new_database_and_keeps_the_old_one_when_the_new_file_
     server.wait_for_log("database reloaded", 2, LIMIT);
     assert_eq!(name_at_1_1(&mut client).await, "third");
     // Each reload is counted, and the served database's size follows the reloads.
-    let (_, metrics) = http_get(&metrics_addr(&server), "/metrics");
-    for line in [
-        "routeguide_reloads_total{part=\"database\",result=\"ok\"} 2",
-        "routeguide_reloads_total{part=\"database\",result=\"failed\"} 1",
-        "routeguide_features_loaded 1",
-    ] {
+    assert_metrics(
+        &server,
+        &[
+            "routeguide_reloads_total{part=\"database\",result=\"ok\"} 2",
+            "routeguide_reloads_total{part=\"database\",result=\"failed\"} 1",
+            &format!("routeguide_features_loaded {FEATURES}"),
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Checks that the server's `/metrics` has each of `lines`, exactly.
+fn assert_metrics(server: &ServerProcess, lines: &[&str]) {
+    let (_, metrics) = http_get(&metrics_addr(server), "/metrics");
+    for line in lines {
         assert!(
-            metrics.lines().any(|l| l == line),
+            metrics.lines().any(|l| l == *line),
             "no {line:?} in {metrics}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Returns a client of `addr` over TLS trusting `ca` (a PEM file) for the name localhost.
@@ -142,6 +208,8 @@ async fn sighup_reloads_tokens_and_the_tls_certificate_and_keeps_open_connection
         key.to_str().unwrap(),
         "--auth-token-file",
         tokens.to_str().unwrap(),
+        "--metrics-addr",
+        "127.0.0.1:0",
     ]);
     let mut open = tls_client(&server.addr, &old_ca.cert).await.unwrap();
     assert_eq!(get_with_token(&mut open, "alpha").await, Code::Ok);
@@ -176,6 +244,33 @@ async fn sighup_reloads_tokens_and_the_tls_certificate_and_keeps_open_connection
     pki.write("tokens.txt", "# nothing\n");
     server.signal("HUP");
     let log = server.wait_for_log("token reload failed", 1, LIMIT);
+    server.wait_for_log("tls certificate reloaded", 2, LIMIT);
     assert!(!log.contains("beta"), "a token in the log: {log}");
     assert_eq!(get_with_token(&mut open, "beta").await, Code::Ok);
+
+    // A broken certificate file is refused; new connections still get the previous one.
+    pki.write("tokens.txt", "beta\n");
+    pki.write("serving.pem", "not a certificate\n");
+    server.signal("HUP");
+    let log = server.wait_for_log("tls reload failed", 1, LIMIT);
+    server.wait_for_log("tokens reloaded", 2, LIMIT);
+    let failure = log
+        .lines()
+        .find(|line| line.contains("tls reload failed"))
+        .unwrap();
+    assert!(failure.contains("serving.pem"), "{failure}");
+    let mut fresh = tls_client(&server.addr, &new_ca.cert).await.unwrap();
+    assert_eq!(get_with_token(&mut fresh, "beta").await, Code::Ok);
+    assert_eq!(get_with_token(&mut open, "beta").await, Code::Ok);
+
+    // Every reload of every part is counted.
+    assert_metrics(
+        &server,
+        &[
+            "routeguide_reloads_total{part=\"tokens\",result=\"ok\"} 2",
+            "routeguide_reloads_total{part=\"tokens\",result=\"failed\"} 1",
+            "routeguide_reloads_total{part=\"tls\",result=\"ok\"} 2",
+            "routeguide_reloads_total{part=\"tls\",result=\"failed\"} 1",
+        ],
+    );
 }

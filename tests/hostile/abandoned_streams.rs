@@ -102,8 +102,10 @@ async fn abandoned_streams_all_end_when_their_connections_drop() {
         drop(streams);
         drop(connections);
         let calls = CONNECTIONS * STREAMS_PER_CONNECTION;
-        let is_end =
-            |line: &str| line.contains(&agent) && CALL_ENDS.iter().any(|e| line.contains(e));
+        let is_end = {
+            let agent = agent.clone();
+            move |line: &str| line.contains(&agent) && CALL_ENDS.iter().any(|e| line.contains(e))
+        };
         target
             .await_log("ends of abandoned calls", calls, is_end)
             .await;

@@ -139,18 +139,20 @@ impl Target {
             .count()
     }
 
-    /// Waits until the server has logged at least `count` lines that `matches` accepts,
-    /// polling its captured log; panics after [`PATIENCE`], naming `what`.
-    pub async fn await_log(&self, what: &str, count: usize, matches: impl Fn(&str) -> bool) {
-        let found = tokio::time::timeout(PATIENCE, async {
-            while self.log_count(&matches) < count {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-        .await;
-        if found.is_err() {
-            let seen = self.log_count(&matches);
-            panic!("{seen} of {count} log lines of {what}");
+    /// Waits until the server has logged at least `count` lines that `matches` accepts;
+    /// panics after [`PATIENCE`], naming `what`.
+    pub async fn await_log(
+        &self,
+        what: &str,
+        count: usize,
+        matches: impl Fn(&str) -> bool + Send + 'static,
+    ) {
+        let watch = self.process.log_watch();
+        let waited = tokio::task::spawn_blocking(move || watch.wait_for(count, PATIENCE, matches))
+            .await
+            .unwrap();
+        if waited.is_err() {
+            panic!("fewer than {count} log lines of {what} within {PATIENCE:?}");
         }
     }
 
@@ -163,7 +165,8 @@ impl Target {
     /// `fragments`; panics after [`PATIENCE`].
     pub async fn await_log_lines(&self, fragments: &[&str], count: usize) {
         let what = format!("{fragments:?}");
-        let matches = |line: &str| fragments.iter().all(|f| line.contains(f));
+        let fragments: Vec<String> = fragments.iter().map(|f| f.to_string()).collect();
+        let matches = move |line: &str| fragments.iter().all(|f| line.contains(f.as_str()));
         self.await_log(&what, count, matches).await;
     }
 

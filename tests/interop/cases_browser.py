@@ -93,6 +93,17 @@ def first_view(ctx):
              "unnamed features are marked as such")
     markers = browser.js("return document.querySelectorAll('path.leaflet-interactive').length")
     check_eq(markers, 100, "every listed feature has a marker")
+    # The bundled land outline (web/src/land.ts) fills land with #f3f0e6 on a canvas; the
+    # first view, New Jersey and New York, is mostly land.
+    land = browser.js("""
+        const canvas = document.querySelector('.leaflet-overlay-pane canvas');
+        if (!canvas) return -1;
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let land = 0;
+        for (let i = 0; i < data.length; i += 4)
+            if (data[i] === 243 && data[i + 1] === 240 && data[i + 2] === 230) land++;
+        return land / (data.length / 4);""")
+    check(land > 0.2, "the bundled land outline is drawn: a share of the canvas is land-coloured", land)
 
     browser.driver.find_element("css selector", ".leaflet-control-zoom-in").click()
     zoomed = browser.listing(after=int(view["query"]))

@@ -1,7 +1,7 @@
 """Our CLI -> the Python server: every client subcommand prints what it prints against our server.
 
 Each side gets a fresh server so RouteChat state matches. ListFeatures order is not part
-of the contract (spec §3), so list output is compared as a sorted multiset of lines.
+of the contract (README, "What the server guarantees"), so list output is compared as a sorted multiset of lines.
 """
 
 import json

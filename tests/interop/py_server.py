@@ -1,4 +1,5 @@
-"""A test-only RouteGuide server on Python grpcio, implementing shared/spec/routeguide.md.
+"""A test-only RouteGuide server on Python grpcio, implementing the guarantees in README.md
+("What the server guarantees").
 
 Run as a script (the suite does): it binds 127.0.0.1 on the given port (0 picks one)
 and logs `listening on 127.0.0.1:PORT` to stderr once it serves. Options:

@@ -1,7 +1,7 @@
 """The RouteGuide rules written down once in Python: validation, lookups, distances.
 
 Both the test-only Python server and the client cases' expectations use these
-functions, written from the project's spec (shared/spec/routeguide.md), not
+functions, written from the guarantees in README.md ("What the server guarantees"), not
 from the Rust code.
 """
 

@@ -1,7 +1,7 @@
 //! Live push across two replicas (`serve --chat-live`): a note sent to replica B reaches a
 //! stream on replica A as it arrives, also after A's `LISTEN` connection was cut.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::clients::{OpenChat, chat, connect, note};
 use super::environment::database;
@@ -9,15 +9,7 @@ use super::process::ServerProcess;
 
 /// Waits until `server` logged `line` at least `times` times.
 fn await_log(server: &ServerProcess, line: &str, times: usize) {
-    let started = Instant::now();
-    while server.log().matches(line).count() < times {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "never logged {line:?} {times} times: {}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    server.wait_for_log(line, times, Duration::from_secs(60));
 }
 
 /// Ends the `LISTEN` sessions of the replicas on `schema`; returns how many it ended.

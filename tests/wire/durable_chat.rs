@@ -1,5 +1,6 @@
 //! RouteChat on the embedded store: many notes of one stream wait on the same commit, and
-//! their replies still come in order, before the call's end or its error.
+//! their replies still come in order, before the call's end or its error; at shutdown the
+//! store closes only after the calls in flight.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use routeguide::pb;
 use tonic::Code;
 
 use super::route_chat::{chat, messages, note};
-use super::support::TestServer;
+use super::support::{TestServer, point};
 
 /// A fresh directory for one test's store, removed when dropped.
 pub(super) struct StoreDir(PathBuf);
@@ -110,4 +111,57 @@ fn same_replies(replies: &[pb::RouteNote], expected: &[String]) {
         got.len(),
         expected.len()
     );
+}
+
+#[tokio::test]
+async fn shutdown_closes_the_store_after_the_notes_of_calls_in_flight() {
+    let dir = StoreDir::new("shutdown");
+    let config = ServerConfig {
+        grace: std::time::Duration::from_secs(20),
+        ..ServerConfig::default()
+    };
+    let mut server = TestServer::start_with_notes(config, dir.open().await).await;
+    let mut client = server.client().await;
+    let (notes, receiver) = tokio::sync::mpsc::channel(4);
+    let mut replies = client
+        .route_chat(tokio_stream::wrappers::ReceiverStream::new(receiver))
+        .await
+        .unwrap()
+        .into_inner();
+    notes.send(note(5, 5, "before 1")).await.unwrap();
+    notes.send(note(5, 5, "before 2")).await.unwrap();
+    // The reply to the second note: the call runs and its first note is stored.
+    let reply = replies.message().await.unwrap().unwrap();
+    assert_eq!(reply.message, "before 1");
+
+    let serving = server.shutdown();
+    // The call in flight goes on during the grace period, and its new note is stored.
+    notes.send(note(5, 5, "during shutdown")).await.unwrap();
+    drop(notes);
+    let mut rest = Vec::new();
+    while let Some(reply) = replies.message().await.unwrap() {
+        rest.push(reply);
+    }
+    assert_eq!(messages(&rest), ["before 1", "before 2"]);
+    tokio::time::timeout(std::time::Duration::from_secs(30), serving)
+        .await
+        .expect("the server stops once the call ended")
+        .unwrap()
+        .unwrap();
+
+    // The store was closed (its lock released) with every note of the call in it.
+    let store = dir.open().await;
+    let next = routeguide::notes::Note {
+        location: point(5, 5),
+        message: "after restart".into(),
+    };
+    let earlier: Vec<String> = store
+        .exchange(next)
+        .await
+        .unwrap()
+        .iter()
+        .map(|note| note.message.to_string())
+        .collect();
+    assert_eq!(earlier, ["before 1", "before 2", "during shutdown"]);
+    store.close().await.unwrap();
 }

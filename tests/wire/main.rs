@@ -3,6 +3,7 @@
 mod abandonment;
 mod access_log;
 mod auth;
+mod compression;
 mod connections;
 mod cors;
 mod deadlines;

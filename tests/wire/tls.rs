@@ -1,6 +1,6 @@
 //! TLS and mutual TLS over the wire with certificates made at run time: all four RPCs
 //! over a good certificate, and refusals of a wrong CA, an expired certificate, a wrong
-//! host name (which `domain` fixes) and a missing or foreign client certificate.
+//! host name (which `domain` fixes) and a missing, foreign or expired client certificate.
 
 use std::path::Path;
 use std::time::Duration;
@@ -189,6 +189,10 @@ async fn mutual_tls_refuses_clients_without_a_certificate_of_its_ca() {
     let tls = client_tls(&ca.cert, Some(&foreign), None);
     let foreign = connect(&server, "localhost", tls).await;
     assert_client_refused(foreign, "invalid peer certificate: UnknownIssuer").await;
+    let expired = pki.expired_leaf(&client_ca, "expired-client", &["client.test"]);
+    let tls = client_tls(&ca.cert, Some(&expired), None);
+    let expired = connect(&server, "localhost", tls).await;
+    assert_client_refused(expired, "certificate expired").await;
     // The server still serves clients whose certificate its client CA signed.
     let tls = client_tls(&ca.cert, Some(&trusted), None);
     let mut client = connect(&server, "localhost", tls).await.unwrap();
