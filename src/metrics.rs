@@ -8,8 +8,8 @@
 
 pub mod endpoint;
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -129,7 +129,13 @@ pub(crate) struct MethodMetrics {
     pub(crate) duration: Histogram,
     pub(crate) received: Counter,
     pub(crate) sent: Counter,
+    /// The method's `calls` series per status code (indexed by the code's number), each
+    /// created in the family the first time a call ends with that code.
+    calls_by_code: [OnceLock<Counter>; CODES],
 }
+
+/// How many gRPC status codes there are (0 `OK` to 16 `UNAUTHENTICATED`).
+const CODES: usize = 17;
 
 /// A handle on one server's metrics; clones share them.
 #[derive(Clone, Debug)]
@@ -220,6 +226,7 @@ impl Metrics {
             duration: duration.get_or_create_owned(&labels),
             received: received.get_or_create_owned(&labels),
             sent: sent.get_or_create_owned(&labels),
+            calls_by_code: Default::default(),
         };
         let known = KNOWN_METHODS
             .iter()
@@ -327,13 +334,20 @@ impl Metrics {
     }
 
     /// Counts one call of `method` that ended with `code`.
-    pub(crate) fn call_ended(&self, method: MethodLabels, code: Code) {
-        let labels = CallLabels {
-            service: method.service,
-            method: method.method,
-            code: code_name(code),
+    pub(crate) fn call_ended(&self, method: MethodId, code: Code) {
+        let series = self.method(method);
+        let count = |code: Code| {
+            let labels = CallLabels {
+                service: series.labels.service,
+                method: series.labels.method,
+                code: code_name(code),
+            };
+            self.shared.calls.get_or_create_owned(&labels)
         };
-        self.shared.calls.get_or_create(&labels).inc();
+        match series.calls_by_code.get(code as usize) {
+            Some(slot) => slot.get_or_init(|| count(code)).inc(),
+            None => count(code).inc(),
+        };
     }
 
     /// Counts a RouteChat note stored.

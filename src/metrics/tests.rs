@@ -8,7 +8,7 @@ fn every_metric_is_exposed_with_its_routeguide_name() {
     metrics.database_loaded(100, 0.25);
     metrics.note_stored();
     let get_feature = MethodId::of("/routeguide.RouteGuide/GetFeature");
-    metrics.call_ended(metrics.method(get_feature).labels, Code::Ok);
+    metrics.call_ended(get_feature, Code::Ok);
     let text = metrics.render();
     for line in [
         "routeguide_build_info{version=\"0.1.0\"} 1",

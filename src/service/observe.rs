@@ -173,7 +173,7 @@ impl Call {
         let series = self.metrics.method(self.method);
         series.in_flight.dec();
         series.duration.observe(seconds);
-        self.metrics.call_ended(series.labels, code);
+        self.metrics.call_ended(self.method, code);
         if let Some(access) = &self.access {
             let method = self
                 .method

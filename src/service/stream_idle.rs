@@ -10,7 +10,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -67,14 +67,15 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let activity = Arc::new(Activity::new());
+        let now = Instant::now();
+        let activity = Arc::new(Activity::new(now));
         let timeout = self.layer.timeout;
         let (metrics, sent) = (self.layer.metrics.clone(), Arc::clone(&activity));
         let request = request.map(move |inner| {
             Body::new(IdleRequest {
                 inner,
                 timeout,
-                deadline: Instant::now() + timeout,
+                deadline: now + timeout,
                 sleep: None,
                 responses: sent,
                 metrics,
@@ -88,19 +89,25 @@ where
     }
 }
 
-/// When the call's response last sent data, shared by its request and response bodies.
+/// When the call's response last sent data, and whether its request stream ended; shared
+/// by its request and response bodies.
 #[derive(Debug)]
 struct Activity {
     origin: Instant,
     /// Nanoseconds after `origin`; zero until the response sends data.
     last_sent: AtomicU64,
+    /// Set once the request stream ended: from then on the call is never idle, so its
+    /// response need not report traffic (a unary request has always ended by the time
+    /// tonic answers it).
+    request_ended: AtomicBool,
 }
 
 impl Activity {
-    fn new() -> Self {
+    fn new(origin: Instant) -> Self {
         Self {
-            origin: Instant::now(),
+            origin,
             last_sent: AtomicU64::new(0),
+            request_ended: AtomicBool::new(false),
         }
     }
 
@@ -135,7 +142,7 @@ where
         let Some(activity) = this.activity.take() else {
             return Poll::Ready(Ok(response));
         };
-        if response.body().is_end_stream() {
+        if response.body().is_end_stream() || activity.request_ended.load(Ordering::Relaxed) {
             return Poll::Ready(Ok(response));
         }
         Poll::Ready(Ok(
@@ -170,7 +177,9 @@ impl http_body::Body for IdleRequest {
             return Poll::Ready(None);
         }
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
-            if let Some(Ok(frame)) = &frame
+            if frame.is_none() || this.inner.is_end_stream() {
+                this.responses.request_ended.store(true, Ordering::Relaxed);
+            } else if let Some(Ok(frame)) = &frame
                 && frame.is_data()
             {
                 this.deadline = Instant::now() + this.timeout;

@@ -26,7 +26,7 @@ async fn advance(millis: u64) {
 #[tokio::test(start_paused = true)]
 async fn traffic_either_way_defers_the_idle_deadline() {
     let (frames, receiver) = mpsc::channel::<Result<Frame<Bytes>, Status>>(4);
-    let responses = Arc::new(Activity::new());
+    let responses = Arc::new(Activity::new(Instant::now()));
     let metrics = Metrics::new();
     let mut body = IdleRequest {
         inner: Body::new(StreamBody::new(ReceiverStream::new(receiver))),
@@ -81,7 +81,7 @@ async fn a_half_closed_request_is_never_idle() {
         timeout: TIMEOUT,
         deadline: Instant::now() + TIMEOUT,
         sleep: None,
-        responses: Arc::new(Activity::new()),
+        responses: Arc::new(Activity::new(Instant::now())),
         metrics: Metrics::new(),
         timed_out: false,
     };
