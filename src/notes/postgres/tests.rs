@@ -227,3 +227,47 @@ async fn concurrent_trims_at_many_locations_never_fail() {
         assert!(replay.len() <= 2, "{latitude}: {:?}", messages(&replay));
     }
 }
+
+#[tokio::test]
+async fn storing_into_a_full_table_walks_the_index_instead_of_scanning_it() {
+    let Some(backend) = Postgres::from_env() else {
+        return;
+    };
+    let place = Place::new("full");
+    let store = PostgresNoteStore::open(&backend.url(&place.name), ROOMY, None)
+        .await
+        .unwrap();
+    let client = store.pool.get().await.unwrap();
+    let table = format!("{}.notes", place.name);
+    let fill = format!(
+        "INSERT INTO {table} (latitude, longitude, message)
+         SELECT g % 1000, 0, 'x' FROM generate_series(1, 50000) AS g"
+    );
+    client.batch_execute(&fill).await.unwrap();
+    client
+        .batch_execute(&format!("ANALYZE {table}"))
+        .await
+        .unwrap();
+    // The plan a prepared statement settles on after a few executions: the generic one,
+    // which cannot see the parameters' values.
+    client
+        .batch_execute("SET plan_cache_mode = force_generic_plan")
+        .await
+        .unwrap();
+    let statement = Statements::new(&place.name, false).store;
+    client
+        .batch_execute(&format!("PREPARE store_note AS {statement}"))
+        .await
+        .unwrap();
+    let explain = "EXPLAIN EXECUTE store_note(1, 0, 'n'::bytea, 0, 1000)";
+    let plan: Vec<String> = client
+        .query(explain, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let plan = plan.join("\n");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    store.close().await.unwrap();
+}
