@@ -26,6 +26,7 @@ import cases_wire  # noqa: E402,F401
 import cases_grpcurl  # noqa: E402,F401
 import cases_tls  # noqa: E402,F401
 import cases_browser  # noqa: E402,F401
+import cases_browser_token  # noqa: E402,F401
 
 
 def main():
