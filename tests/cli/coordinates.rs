@@ -1,6 +1,7 @@
 //! Typed coordinates: `LAT,LON` is degrees unless both are integers and one exceeds 180,
 //! `--e7` (or `ROUTEGUIDE_E7`) reads E7 integers, and `demo` sends the tutorial's E7 points.
 
+use super::exit_codes::check_usage_error;
 use super::process::{ServerProcess, closed_port_addr, routeguide, run, stderr, stdout};
 
 /// Returns the one JSON object `routeguide ARGS --json` printed.
@@ -75,19 +76,7 @@ fn a_typo_is_a_usage_error_naming_the_field_before_any_connection() {
     ] {
         let mut all = args.to_vec();
         all.extend(["--addr", &addr]);
-        let output = run(&all, "");
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stderr(&output).contains(message),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(stdout(&output).is_empty(), "{args:?}");
+        check_usage_error(&all, message);
     }
 }
 

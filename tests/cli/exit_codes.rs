@@ -28,7 +28,9 @@ fn empty_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn check_usage_error(args: &[&str], fragment: &str) {
+/// Runs the binary with `args` and checks a usage error: exit code 2, `fragment` in
+/// stderr, nothing on stdout.
+pub(super) fn check_usage_error(args: &[&str], fragment: &str) {
     let output = run_bounded(args);
     assert_eq!(
         output.status.code(),
